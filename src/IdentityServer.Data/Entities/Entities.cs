@@ -1,0 +1,135 @@
+using Microsoft.AspNetCore.Identity;
+
+namespace IdentityServer.Data.Entities;
+
+/// <summary>An end-user account (ASP.NET Core Identity). <see cref="IdentityUser.Id"/> is the OIDC <c>sub</c>.</summary>
+public sealed class ApplicationUser : IdentityUser
+{
+    /// <summary>Full name for the <c>name</c> claim; null when unknown.</summary>
+    public string? DisplayName { get; set; }
+}
+
+/// <summary>A registered client (table <c>Clients</c>).</summary>
+public sealed class ClientEntity
+{
+    public int Id { get; set; }
+    /// <summary>The <c>client_id</c>; unique.</summary>
+    public required string ClientId { get; set; }
+    public string? DisplayName { get; set; }
+    public bool Enabled { get; set; } = true;
+    public List<string> RedirectUris { get; set; } = [];
+    public List<string> PostLogoutRedirectUris { get; set; } = [];
+    public List<string> GrantTypes { get; set; } = [];
+    public List<string> Scopes { get; set; } = [];
+    public bool RequireConsent { get; set; }
+    /// <summary><c>configuration</c> for clients declared in settings (upserted at start-up), <c>admin</c> otherwise.</summary>
+    public string Source { get; set; } = ClientSources.Admin;
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public List<ClientSecretEntity> Secrets { get; set; } = [];
+}
+
+/// <summary>Where a client's definition comes from.</summary>
+public static class ClientSources
+{
+    public const string Configuration = "configuration";
+    public const string Admin = "admin";
+}
+
+/// <summary>A client secret, stored only as base64url SHA-256 (table <c>ClientSecrets</c>).</summary>
+public sealed class ClientSecretEntity
+{
+    public int Id { get; set; }
+    public int ClientEntityId { get; set; }
+    public required string Hash { get; set; }
+    public string? Description { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset? ExpiresAt { get; set; }
+}
+
+/// <summary>A grant: one authorization, the root of a token family (table <c>Grants</c>).</summary>
+public sealed class GrantEntity
+{
+    public required string Id { get; set; }
+    public required string SubjectId { get; set; }
+    public required string ClientId { get; set; }
+    public List<string> Scopes { get; set; } = [];
+    public DateTimeOffset AuthTime { get; set; }
+    public List<string> Amr { get; set; } = [];
+    public string? SessionId { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+    public DateTimeOffset? RevokedAt { get; set; }
+}
+
+/// <summary>An authorization code by SHA-256 hash (table <c>AuthorizationCodes</c>).</summary>
+public sealed class AuthorizationCodeEntity
+{
+    public required string CodeHash { get; set; }
+    public required string GrantId { get; set; }
+    public required string ClientId { get; set; }
+    public required string RedirectUri { get; set; }
+    public required string CodeChallenge { get; set; }
+    public string? Nonce { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+    public DateTimeOffset? RedeemedAt { get; set; }
+}
+
+/// <summary>A refresh token by SHA-256 hash (table <c>RefreshTokens</c>).</summary>
+public sealed class RefreshTokenEntity
+{
+    public required string TokenHash { get; set; }
+    public required string GrantId { get; set; }
+    public required string ClientId { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+    public DateTimeOffset? ConsumedAt { get; set; }
+}
+
+/// <summary>An issued access token by <c>jti</c> (table <c>AccessTokens</c>); holds no token material.</summary>
+public sealed class AccessTokenEntity
+{
+    public required string Jti { get; set; }
+    public string? GrantId { get; set; }
+    public required string ClientId { get; set; }
+    public string? SubjectId { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+    public DateTimeOffset? RevokedAt { get; set; }
+}
+
+/// <summary>Remembered consent of one user for one client (table <c>Consents</c>).</summary>
+public sealed class ConsentEntity
+{
+    public required string SubjectId { get; set; }
+    public required string ClientId { get; set; }
+    public List<string> Scopes { get; set; } = [];
+    public DateTimeOffset UpdatedAt { get; set; }
+}
+
+/// <summary>A signing key (table <c>SigningKeys</c>). The private key is PKCS#8 protected by ASP.NET Data Protection.</summary>
+public sealed class SigningKeyEntity
+{
+    /// <summary>The <c>kid</c>.</summary>
+    public required string Id { get; set; }
+    /// <summary>JWS <c>alg</c>, e.g. <c>RS256</c>.</summary>
+    public required string Algorithm { get; set; }
+    /// <summary>Data-Protection-protected PKCS#8 private key, base64.</summary>
+    public required string ProtectedPrivateKey { get; set; }
+    /// <summary>The public JWK as JSON.</summary>
+    public required string PublicJwk { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+    /// <summary>When the key started signing; null while only published.</summary>
+    public DateTimeOffset? ActivatedAt { get; set; }
+    /// <summary>When the key stopped signing; it stays published for validation.</summary>
+    public DateTimeOffset? RetiredAt { get; set; }
+}
+
+/// <summary>An element of the ASP.NET Data Protection key ring (table <c>DataProtectionKeys</c>).</summary>
+public sealed class DataProtectionKeyEntity
+{
+    public int Id { get; set; }
+    public string? FriendlyName { get; set; }
+    public required string Xml { get; set; }
+}

@@ -1,0 +1,42 @@
+namespace IdentityServer.Protocol.Clients;
+
+/// <summary>Decides whether a requested <c>redirect_uri</c> is registered for a client.</summary>
+/// <remarks>
+/// Exact string comparison (RFC 9700 §4.1.3, OAuth 2.1 §2.3.1); the one exception is a loopback IP
+/// literal with the <c>http</c> scheme, where any port is accepted (RFC 8252 §7.3). No wildcards.
+/// </remarks>
+public static class RedirectUriMatcher
+{
+    /// <summary>True when <paramref name="requested"/> equals a registered URI, or differs only by port on a loopback IP.</summary>
+    public static bool IsRegistered(string requested, IEnumerable<string> registered)
+    {
+        foreach (var candidate in registered)
+        {
+            if (string.Equals(candidate, requested, StringComparison.Ordinal)) return true;
+            if (IsLoopbackMatchIgnoringPort(candidate, requested)) return true;
+        }
+        return false;
+    }
+
+    private static bool IsLoopbackMatchIgnoringPort(string registered, string requested)
+    {
+        if (!Uri.TryCreate(registered, UriKind.Absolute, out var r) || !Uri.TryCreate(requested, UriKind.Absolute, out var q))
+            return false;
+        if (r.Scheme != Uri.UriSchemeHttp || q.Scheme != Uri.UriSchemeHttp) return false;
+        if (!IsLoopbackIp(r.Host) || !string.Equals(r.Host, q.Host, StringComparison.Ordinal)) return false;
+        // Compare everything but the port, character for character.
+        return string.Equals(WithoutPort(registered, r), WithoutPort(requested, q), StringComparison.Ordinal);
+    }
+
+    private static string WithoutPort(string raw, Uri uri)
+    {
+        var authority = uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}";
+        var prefix = $"{uri.Scheme}://{authority}";
+        if (!raw.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) return raw; // unusual form: no port leniency
+        return $"{uri.Scheme}://{uri.Host}" + raw[prefix.Length..];
+    }
+
+    /// <summary>True for the IPv4 and IPv6 loopback literals (<c>127.0.0.1</c>, <c>[::1]</c>). <c>localhost</c> is not an IP literal (RFC 8252 §8.3).</summary>
+    public static bool IsLoopbackIp(string host) =>
+        host == "127.0.0.1" || host == "[::1]" || host == "::1";
+}

@@ -1,0 +1,73 @@
+using IdentityServer.Protocol.Clients;
+using IdentityServer.Protocol.Errors;
+using IdentityServer.Protocol.Grants;
+using IdentityServer.Protocol.Requests;
+using IdentityServer.Protocol.Stores;
+using IdentityServer.Protocol.Tokens;
+using Microsoft.Extensions.Logging;
+
+namespace IdentityServer.Protocol.Endpoints.Token;
+
+/// <summary>
+/// <c>grant_type=refresh_token</c> with rotation (RFC 6749 §6, RFC 9700 §4.14.2). Rules, in order:
+/// <list type="number">
+/// <item><c>refresh_token</c> present (<c>invalid_request</c>) and known (<c>invalid_grant</c>)</item>
+/// <item>issued to this client (<c>invalid_grant</c>)</item>
+/// <item>not rotated before: reuse of a rotated token revokes the whole grant family (<c>invalid_grant</c>)</item>
+/// <item>not expired (sliding and absolute) and its grant active (<c>invalid_grant</c>)</item>
+/// <item>an optional <c>scope</c> is a subset of the granted scopes (<c>invalid_scope</c>, RFC 6749 §6)</item>
+/// <item>the end-user still exists and is not locked out (<c>invalid_grant</c>)</item>
+/// <item>atomic rotation in the database; the loser of a race is treated as reuse</item>
+/// </list>
+/// A narrower <c>scope</c> narrows the new access token only; the new refresh token keeps the grant's scopes.
+/// </summary>
+public sealed class RefreshTokenGrantHandler(
+    IGrantStore grants, IUserProfileStore users, TokenIssuer issuer, TimeProvider time, ILogger<RefreshTokenGrantHandler> logger) : ITokenGrantHandler
+{
+    /// <inheritdoc />
+    public string GrantType => GrantTypes.RefreshToken;
+
+    /// <inheritdoc />
+    public async Task<OAuthResult<TokenResponse>> HandleAsync(Client client, OAuthParameters p, CancellationToken ct)
+    {
+        var value = p["refresh_token"];
+        if (value is null) return OAuthError.InvalidRequest("The refresh_token parameter is missing.");
+
+        var now = time.GetUtcNow();
+        var hash = OpaqueToken.Hash(value);
+        var record = await grants.FindRefreshTokenAsync(hash, ct);
+        if (record is null) return OAuthError.InvalidGrant("The refresh token is invalid.");
+        if (record.ClientId != client.ClientId) return OAuthError.InvalidGrant("The refresh token was issued to another client.");
+        if (record.ConsumedAt is not null) return await RevokeOnReuseAsync(record, now, ct);
+        if (record.ExpiresAt <= now) return OAuthError.InvalidGrant("The refresh token has expired.");
+
+        var grant = await grants.FindGrantAsync(record.GrantId, ct);
+        if (grant is null || grant.RevokedAt is not null || grant.ExpiresAt <= now)
+            return OAuthError.InvalidGrant("The refresh token has been revoked or has expired.");
+
+        IReadOnlyList<string> scopes = grant.Scopes;
+        if (p["scope"] is { } requested)
+        {
+            var narrower = Scopes.Parse(requested);
+            if (narrower.Count == 0 || narrower.Any(s => !grant.Scopes.Contains(s)))
+                return OAuthError.InvalidScope("The requested scope exceeds the scope originally granted.");
+            scopes = narrower;
+        }
+
+        if (await users.FindActiveAsync(grant.SubjectId, ct) is null)
+            return OAuthError.InvalidGrant("The end-user is no longer allowed to sign in.");
+
+        if (!await grants.TryConsumeRefreshTokenAsync(hash, now, ct))
+            return await RevokeOnReuseAsync(record, now, ct);
+
+        logger.LogInformation("Refresh token rotated for client {ClientId}, subject {SubjectId}", client.ClientId, grant.SubjectId);
+        return await issuer.IssueForUserAsync(client, grant, scopes, nonce: null, now, ct);
+    }
+
+    private async Task<OAuthResult<TokenResponse>> RevokeOnReuseAsync(RefreshTokenRecord record, DateTimeOffset now, CancellationToken ct)
+    {
+        await grants.RevokeGrantAsync(record.GrantId, now, ct);
+        logger.LogWarning("Refresh token reuse detected for client {ClientId}; grant {GrantId} revoked", record.ClientId, record.GrantId);
+        return OAuthError.InvalidGrant("The refresh token has already been used.");
+    }
+}

@@ -1,0 +1,45 @@
+using IdentityServer.Protocol.Options;
+
+namespace IdentityServer.Protocol.Grants;
+
+/// <summary>The scopes this server knows: the OpenID Connect identity scopes and the configured API scopes.</summary>
+public sealed class ScopeCatalog
+{
+    private readonly Dictionary<string, ApiScope> _api;
+
+    /// <summary>Builds the catalog from <see cref="IdentityServerOptions.ApiScopes"/> (an API scope without <c>Audience</c> uses its name).</summary>
+    public ScopeCatalog(IdentityServerOptions options)
+    {
+        _api = options.ApiScopes
+            .Where(s => !string.IsNullOrWhiteSpace(s.Name))
+            .ToDictionary(s => s.Name, s => new ApiScope(s.Name, s.DisplayName, string.IsNullOrWhiteSpace(s.Audience) ? s.Name : s.Audience), StringComparer.Ordinal);
+        ApiScopeNames = _api.Keys.ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>Names of the API scopes.</summary>
+    public IReadOnlySet<string> ApiScopeNames { get; }
+
+    /// <summary>All API scopes.</summary>
+    public IEnumerable<ApiScope> ApiScopes => _api.Values;
+
+    /// <summary>The API scope named <paramref name="name"/>, or null.</summary>
+    public ApiScope? FindApiScope(string name) => _api.GetValueOrDefault(name);
+
+    /// <summary>True when <paramref name="name"/> is an identity scope or an API scope.</summary>
+    public bool IsKnown(string name) => Scopes.Identity.Contains(name) || _api.ContainsKey(name);
+
+    /// <summary>
+    /// The audiences of an access token with <paramref name="scopes"/>: each API scope's audience, plus
+    /// the issuer when <c>openid</c> is present (the token is then good at the userinfo endpoint). RFC 9068 §3.
+    /// </summary>
+    public IReadOnlyList<string> AudiencesFor(IEnumerable<string> scopes, string issuer)
+    {
+        var audiences = new List<string>();
+        foreach (var s in scopes)
+        {
+            if (s == Scopes.OpenId) { if (!audiences.Contains(issuer)) audiences.Add(issuer); }
+            else if (_api.TryGetValue(s, out var api) && !audiences.Contains(api.Audience)) audiences.Add(api.Audience);
+        }
+        return audiences;
+    }
+}

@@ -1,0 +1,102 @@
+namespace IdentityServer.Protocol.Options;
+
+/// <summary>Configuration section <c>IdentityServer</c>; every key is documented in <c>appsettings.sample.json</c>.</summary>
+public sealed class IdentityServerOptions
+{
+    /// <summary>Name of the configuration section.</summary>
+    public const string SectionName = "IdentityServer";
+
+    /// <summary>The issuer identifier: an absolute URL with no query or fragment (OpenID Connect Discovery §3). In Production it must be https unless its host is loopback.</summary>
+    public string Issuer { get; set; } = "http://localhost:5000";
+
+    /// <summary>Token and artefact lifetimes.</summary>
+    public LifetimeOptions Lifetimes { get; set; } = new();
+
+    /// <summary>Clients declared in configuration; upserted at start-up.</summary>
+    public List<ClientOptions> Clients { get; set; } = [];
+
+    /// <summary>API scopes and the audiences they name.</summary>
+    public List<ApiScopeOptions> ApiScopes { get; set; } = [];
+
+    /// <summary>Users created at start-up when absent (development and tests).</summary>
+    public List<SeedUserOptions> Users { get; set; } = [];
+
+    /// <summary>The issuer without a trailing slash, for building endpoint URLs.</summary>
+    public string IssuerBase => Issuer.TrimEnd('/');
+}
+
+/// <summary>Lifetimes in seconds (section <c>IdentityServer:Lifetimes</c>).</summary>
+public sealed class LifetimeOptions
+{
+    /// <summary>Authorization code lifetime, seconds (default 60; RFC 9700 §4.5 asks for short).</summary>
+    public int AuthorizationCodeSeconds { get; set; } = 60;
+
+    /// <summary>Access token lifetime, seconds (default 3600).</summary>
+    public int AccessTokenSeconds { get; set; } = 3600;
+
+    /// <summary>ID token lifetime, seconds (default 300).</summary>
+    public int IdTokenSeconds { get; set; } = 300;
+
+    /// <summary>Refresh token sliding lifetime, seconds: each rotation extends to now + this (default 14 days).</summary>
+    public int RefreshTokenSlidingSeconds { get; set; } = 14 * 24 * 3600;
+
+    /// <summary>Refresh token absolute lifetime, seconds from the original authorization (default 30 days).</summary>
+    public int RefreshTokenAbsoluteSeconds { get; set; } = 30 * 24 * 3600;
+}
+
+/// <summary>A client declared in configuration (section <c>IdentityServer:Clients:N</c>).</summary>
+public sealed class ClientOptions
+{
+    /// <summary>The <c>client_id</c>. Required.</summary>
+    public string ClientId { get; set; } = "";
+
+    /// <summary>The secret in clear text (≥ 32 characters); absent for a public client. Only its SHA-256 is stored.</summary>
+    public string? ClientSecret { get; set; }
+
+    /// <summary>Name shown to people.</summary>
+    public string? DisplayName { get; set; }
+
+    /// <summary>Exact redirection URIs.</summary>
+    public List<string> RedirectUris { get; set; } = [];
+
+    /// <summary>Exact post-logout redirection URIs.</summary>
+    public List<string> PostLogoutRedirectUris { get; set; } = [];
+
+    /// <summary>Allowed grant types: <c>authorization_code</c>, <c>refresh_token</c>, <c>client_credentials</c>.</summary>
+    public List<string> GrantTypes { get; set; } = [];
+
+    /// <summary>Allowed scopes.</summary>
+    public List<string> Scopes { get; set; } = [];
+
+    /// <summary>Ask the end-user to consent.</summary>
+    public bool RequireConsent { get; set; }
+}
+
+/// <summary>An API scope (section <c>IdentityServer:ApiScopes:N</c>).</summary>
+public sealed class ApiScopeOptions
+{
+    /// <summary>The scope token.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Text shown on the consent page.</summary>
+    public string? DisplayName { get; set; }
+
+    /// <summary>The <c>aud</c> of access tokens that carry the scope; defaults to the scope name.</summary>
+    public string? Audience { get; set; }
+}
+
+/// <summary>A user seeded at start-up when no user of that name exists (section <c>IdentityServer:Users:N</c>).</summary>
+public sealed class SeedUserOptions
+{
+    /// <summary>User name.</summary>
+    public string UserName { get; set; } = "";
+
+    /// <summary>E-mail address (seeded as verified).</summary>
+    public string? Email { get; set; }
+
+    /// <summary>Password in clear text (hashed by Identity before storage).</summary>
+    public string Password { get; set; } = "";
+
+    /// <summary>Role names.</summary>
+    public List<string> Roles { get; set; } = [];
+}

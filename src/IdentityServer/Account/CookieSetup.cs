@@ -1,0 +1,52 @@
+using IdentityServer.Protocol.Options;
+using Microsoft.AspNetCore.Antiforgery;
+using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+
+namespace IdentityServer.Account;
+
+/// <summary>
+/// Cookie names and flags. With an https issuer every cookie is <c>__Host-</c>-prefixed (Secure, Path=/, no
+/// Domain; RFC 6265bis §4.1.3.2); with an http loopback issuer (development) the prefix is dropped because
+/// browsers refuse Secure cookies over http. HttpOnly and SameSite=Lax always.
+/// </summary>
+public sealed class CookieSetup(IdentityServerOptions options) :
+    IConfigureNamedOptions<CookieAuthenticationOptions>, IConfigureOptions<AntiforgeryOptions>
+{
+    private bool Secure => options.Issuer.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+    private string Prefix => Secure ? "__Host-" : "";
+
+    /// <inheritdoc />
+    public void Configure(string? name, CookieAuthenticationOptions o)
+    {
+        o.Cookie.HttpOnly = true;
+        o.Cookie.SameSite = SameSiteMode.Lax;
+        o.Cookie.Path = "/";
+        o.Cookie.SecurePolicy = Secure ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+        if (name == IdentityConstants.ApplicationScheme)
+        {
+            o.Cookie.Name = Prefix + "idsrv";
+            o.LoginPath = "/account/login";
+            o.LogoutPath = "/account/logout";
+            o.AccessDeniedPath = "/error?status=403";
+            o.ExpireTimeSpan = TimeSpan.FromHours(8);
+            o.SlidingExpiration = true;
+        }
+        else if (name == IdentityConstants.ExternalScheme) o.Cookie.Name = Prefix + "idsrv.external";
+        else if (name == IdentityConstants.TwoFactorUserIdScheme) o.Cookie.Name = Prefix + "idsrv.2fa";
+        else if (name == IdentityConstants.TwoFactorRememberMeScheme) o.Cookie.Name = Prefix + "idsrv.2fa.remember";
+    }
+
+    /// <inheritdoc />
+    public void Configure(CookieAuthenticationOptions o) => Configure(Options.DefaultName, o);
+
+    /// <inheritdoc />
+    public void Configure(AntiforgeryOptions o)
+    {
+        o.Cookie.Name = Prefix + "idsrv.af";
+        o.Cookie.Path = "/";
+        o.Cookie.SecurePolicy = Secure ? CookieSecurePolicy.Always : CookieSecurePolicy.SameAsRequest;
+        o.Cookie.SameSite = SameSiteMode.Strict;
+    }
+}

@@ -1,0 +1,51 @@
+using System.Globalization;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using IdentityServer.Protocol.Endpoints.Authorize;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.IdentityModel.Tokens;
+
+namespace IdentityServer.Account;
+
+/// <summary>
+/// The claims the sign-in cookie carries besides Identity's own: <c>auth_time</c> (Unix seconds), <c>sid</c>
+/// (random session id) and <c>amr</c> (RFC 8176 values; Identity adds <c>pwd</c> for a password).
+/// </summary>
+public static class SessionClaims
+{
+    public const string AuthTime = "auth_time";
+    public const string SessionId = "sid";
+    public const string Amr = "amr";
+
+    /// <summary>Claims for a new session that authenticated at <paramref name="now"/> with the given methods.</summary>
+    public static IReadOnlyList<Claim> Create(DateTimeOffset now, params string[] amr)
+    {
+        var claims = new List<Claim>
+        {
+            new(AuthTime, now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), ClaimValueTypes.Integer64),
+            new(SessionId, Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16))),
+        };
+        claims.AddRange(amr.Select(a => new Claim(Amr, a)));
+        return claims;
+    }
+
+    /// <summary>The session of a signed-in principal, or null when it is anonymous or lacks <c>auth_time</c>.</summary>
+    public static EndUserSession? FromPrincipal(ClaimsPrincipal principal)
+    {
+        if (principal.Identity?.IsAuthenticated != true) return null;
+        var sub = principal.FindFirstValue(ClaimTypes.NameIdentifier);
+        var authTime = principal.FindFirstValue(AuthTime);
+        if (sub is null || !long.TryParse(authTime, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)) return null;
+        var amr = principal.FindAll(Amr).Select(c => c.Value).Distinct().ToArray();
+        return new EndUserSession(sub, DateTimeOffset.FromUnixTimeSeconds(seconds), amr, principal.FindFirstValue(SessionId));
+    }
+
+    /// <summary>Keeps <c>auth_time</c>, <c>sid</c> and <c>amr</c> when Identity's security-stamp check re-creates the principal.</summary>
+    public static Task CopyOnRefresh(SecurityStampRefreshingPrincipalContext context)
+    {
+        if (context.NewPrincipal?.Identity is ClaimsIdentity identity && context.CurrentPrincipal is { } current)
+            foreach (var c in current.Claims.Where(c => c.Type is AuthTime or SessionId or Amr))
+                if (!identity.HasClaim(c.Type, c.Value)) identity.AddClaim(new Claim(c.Type, c.Value, c.ValueType));
+        return Task.CompletedTask;
+    }
+}

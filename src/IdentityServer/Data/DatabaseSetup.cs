@@ -1,0 +1,49 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+
+namespace IdentityServer.Data;
+
+/// <summary>Registers <see cref="IdentityServerDbContext"/> for the configured provider.</summary>
+public static class DatabaseSetup
+{
+    /// <summary>Name of the assembly holding the SQLite migrations.</summary>
+    public const string SqliteMigrationsAssembly = "IdentityServer.Migrations.Sqlite";
+
+    /// <summary>
+    /// Adds the DbContext. Throws <see cref="InvalidOperationException"/> for an unknown provider.
+    /// A relative SQLite <c>Data Source</c> is resolved against <paramref name="contentRoot"/> and its folder created.
+    /// </summary>
+    public static IServiceCollection AddIdentityServerDatabase(this IServiceCollection services, DatabaseOptions options, string contentRoot)
+    {
+        switch (options.Provider)
+        {
+            case "Sqlite":
+                var cs = SqliteConnectionString(options.ConnectionString, contentRoot);
+                services.AddDbContext<IdentityServerDbContext>(o => o.UseSqlite(cs, b => b.MigrationsAssembly(SqliteMigrationsAssembly)));
+                break;
+            default:
+                throw new InvalidOperationException($"IdentityServer:Database:Provider '{options.Provider}' is not supported; use 'Sqlite'.");
+        }
+        return services;
+    }
+
+    private static string SqliteConnectionString(string? configured, string contentRoot)
+    {
+        var builder = new SqliteConnectionStringBuilder(configured ?? "Data Source=data/identityserver.db");
+        if (builder.DataSource != ":memory:" && !builder.DataSource.StartsWith("file:", StringComparison.Ordinal))
+        {
+            var path = Path.IsPathRooted(builder.DataSource) ? builder.DataSource : Path.Combine(contentRoot, builder.DataSource);
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            builder.DataSource = path;
+        }
+        return builder.ToString();
+    }
+
+    /// <summary>Applies pending migrations (EF takes a database lock, so concurrent nodes are safe) and, on SQLite, turns on WAL.</summary>
+    public static async Task MigrateAsync(IdentityServerDbContext db, CancellationToken ct = default)
+    {
+        await db.Database.MigrateAsync(ct);
+        if (db.Database.ProviderName == "Microsoft.EntityFrameworkCore.Sqlite")
+            await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
+    }
+}

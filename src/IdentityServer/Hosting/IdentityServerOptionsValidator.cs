@@ -1,0 +1,63 @@
+using IdentityServer.Protocol.Clients;
+using IdentityServer.Protocol.Grants;
+using IdentityServer.Protocol.Options;
+using Microsoft.Extensions.Options;
+
+namespace IdentityServer.Hosting;
+
+/// <summary>
+/// Refuses a configuration the server cannot run safely with, at start-up, with a message naming the key:
+/// issuer not an absolute URL (or with query/fragment), an <c>http</c> issuer outside Development whose host is
+/// not loopback (RFC 9700 §2.6 needs TLS), clients with unknown grant types, short secrets, or bad redirect URIs.
+/// </summary>
+public sealed class IdentityServerOptionsValidator(IHostEnvironment environment) : IValidateOptions<IdentityServerOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, IdentityServerOptions o)
+    {
+        var errors = new List<string>();
+        if (!Uri.TryCreate(o.Issuer, UriKind.Absolute, out var issuer) || (issuer.Scheme != "https" && issuer.Scheme != "http")
+            || !string.IsNullOrEmpty(issuer.Query) || !string.IsNullOrEmpty(issuer.Fragment))
+            errors.Add("IdentityServer:Issuer must be an absolute http(s) URL without query or fragment.");
+        else if (issuer.Scheme == "http" && environment.IsProduction() && !issuer.IsLoopback)
+            errors.Add($"IdentityServer:Issuer '{o.Issuer}' uses http; in Production the issuer must be https unless its host is loopback.");
+
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < o.Clients.Count; i++)
+        {
+            var key = $"IdentityServer:Clients:{i}";
+            errors.AddRange(ValidateClient(o.Clients[i], key));
+            if (!string.IsNullOrWhiteSpace(o.Clients[i].ClientId) && !ids.Add(o.Clients[i].ClientId))
+                errors.Add($"{key}:ClientId '{o.Clients[i].ClientId}' is declared twice.");
+        }
+        foreach (var s in o.ApiScopes.Where(s => string.IsNullOrWhiteSpace(s.Name) || !Scopes.IsWellFormed(s.Name) || Scopes.Identity.Contains(s.Name)))
+            errors.Add($"IdentityServer:ApiScopes has an invalid or reserved name '{s.Name}'.");
+        if (o.Lifetimes.AuthorizationCodeSeconds is <= 0 or > 600) errors.Add("IdentityServer:Lifetimes:AuthorizationCodeSeconds must be 1..600.");
+        if (o.Lifetimes.AccessTokenSeconds <= 0) errors.Add("IdentityServer:Lifetimes:AccessTokenSeconds must be positive.");
+        if (o.Lifetimes.RefreshTokenSlidingSeconds <= 0 || o.Lifetimes.RefreshTokenAbsoluteSeconds < o.Lifetimes.RefreshTokenSlidingSeconds)
+            errors.Add("IdentityServer:Lifetimes: refresh token lifetimes must be positive and absolute ≥ sliding.");
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>
+    /// The problems with one client definition, each prefixed with <paramref name="key"/>: missing id, secret shorter
+    /// than <see cref="ClientSecretHasher.MinimumSecretLength"/>, unknown grant type, a redirect URI that is relative,
+    /// has a fragment (RFC 6749 §3.1.2) or uses a <c>javascript:</c>/<c>data:</c> scheme, client_credentials without a secret.
+    /// </summary>
+    public static IEnumerable<string> ValidateClient(ClientOptions c, string key)
+    {
+        if (string.IsNullOrWhiteSpace(c.ClientId)) yield return $"{key}:ClientId is required.";
+        else if (c.ClientId.Length > 200 || c.ClientId.Any(ch => ch < 0x20 || ch > 0x7E)) yield return $"{key}:ClientId must be 1-200 printable ASCII characters.";
+        if (c.ClientSecret is { Length: < ClientSecretHasher.MinimumSecretLength })
+            yield return $"{key}:ClientSecret must be at least {ClientSecretHasher.MinimumSecretLength} characters.";
+        foreach (var g in c.GrantTypes.Where(g => !GrantTypes.Supported.Contains(g)))
+            yield return $"{key}:GrantTypes has the unsupported value '{g}'.";
+        foreach (var uri in c.RedirectUris.Concat(c.PostLogoutRedirectUris))
+            if (!Uri.TryCreate(uri, UriKind.Absolute, out var u) || !string.IsNullOrEmpty(u.Fragment) || u.Scheme is "javascript" or "data" or "vbscript" or "file")
+                yield return $"{key}: redirect URI '{uri}' must be absolute, without a fragment, and not a script or data URI.";
+        if (c.GrantTypes.Contains(GrantTypes.ClientCredentials) && c.ClientSecret is null)
+            yield return $"{key}: client_credentials needs a ClientSecret (confidential client).";
+        if (c.GrantTypes.Contains(GrantTypes.AuthorizationCode) && c.RedirectUris.Count == 0)
+            yield return $"{key}: authorization_code needs at least one redirect URI.";
+    }
+}

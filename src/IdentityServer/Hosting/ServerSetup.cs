@@ -1,0 +1,115 @@
+using System.Security.Claims;
+using IdentityServer.Account;
+using IdentityServer.Data;
+using IdentityServer.Data.Entities;
+using IdentityServer.Data.Stores;
+using IdentityServer.Http;
+using IdentityServer.Protocol.Endpoints.Authorize;
+using IdentityServer.Protocol.Endpoints.Token;
+using IdentityServer.Protocol.Endpoints.UserInfo;
+using IdentityServer.Protocol.Grants;
+using IdentityServer.Protocol.Keys;
+using IdentityServer.Protocol.Options;
+using IdentityServer.Protocol.Stores;
+using IdentityServer.Protocol.Tokens;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Options;
+
+namespace IdentityServer.Hosting;
+
+/// <summary>Builds the web application: services, then the request pipeline.</summary>
+public static class ServerSetup
+{
+    /// <summary>Creates the builder with every service registered. Configuration errors surface when the app starts.</summary>
+    public static WebApplicationBuilder CreateBuilder(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        AddServices(builder.Services, builder.Configuration, builder.Environment);
+        return builder;
+    }
+
+    /// <summary>Registers protocol, storage, Identity, Razor Pages and the start-up initializer.</summary>
+    public static void AddServices(IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
+    {
+        services.AddOptions<IdentityServerOptions>().Bind(configuration.GetSection(IdentityServerOptions.SectionName)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<IdentityServerOptions>, IdentityServerOptionsValidator>();
+        services.AddSingleton(sp => sp.GetRequiredService<IOptions<IdentityServerOptions>>().Value);
+        var database = configuration.GetSection(DatabaseOptions.SectionName).Get<DatabaseOptions>() ?? new DatabaseOptions();
+        services.AddSingleton(database);
+        services.AddIdentityServerDatabase(database, environment.ContentRootPath);
+        services.TryAddSingletonTimeProvider();
+
+        // Data Protection: key ring in the database, shared by every node.
+        services.AddDataProtection().SetApplicationName("IdentityServer");
+        services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp =>
+            new ConfigureOptions<KeyManagementOptions>(o => o.XmlRepository = new EfXmlRepository(sp.GetRequiredService<IServiceScopeFactory>())));
+
+        // Protocol.
+        services.AddSingleton<ScopeCatalog>();
+        services.AddSingleton<ISigningKeyStore, DbSigningKeyStore>();
+        services.AddScoped<IClientStore, EfClientStore>();
+        services.AddScoped<IGrantStore, EfGrantStore>();
+        services.AddScoped<IConsentStore, EfConsentStore>();
+        services.AddScoped<IUserProfileStore, EfUserProfileStore>();
+        services.AddScoped(sp => new AuthorizeRequestValidator(sp.GetRequiredService<IClientStore>(), () => sp.GetRequiredService<ScopeCatalog>().ApiScopeNames));
+        services.AddScoped<TokenFactory>();
+        services.AddScoped<TokenIssuer>();
+        services.AddScoped<ClientAuthenticator>();
+        services.AddScoped<ITokenGrantHandler, AuthorizationCodeGrantHandler>();
+        services.AddScoped<ITokenGrantHandler, RefreshTokenGrantHandler>();
+        services.AddScoped<ITokenGrantHandler, ClientCredentialsGrantHandler>();
+        services.AddScoped<TokenEndpoint>();
+        services.AddScoped<UserInfoEndpoint>();
+        services.AddScoped<AuthorizationCodeIssuer>();
+
+        // ASP.NET Core Identity: NIST SP 800-63B length-only passwords, lockout 5 → 15 minutes.
+        services.AddIdentity<ApplicationUser, IdentityRole>(o =>
+            {
+                o.Stores.SchemaVersion = IdentitySchemaVersions.Version3;
+                o.Password.RequiredLength = 12;
+                o.Password.RequireDigit = false;
+                o.Password.RequireLowercase = false;
+                o.Password.RequireUppercase = false;
+                o.Password.RequireNonAlphanumeric = false;
+                o.Password.RequiredUniqueChars = 1;
+                o.Lockout.AllowedForNewUsers = true;
+                o.Lockout.MaxFailedAccessAttempts = 5;
+                o.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(15);
+                o.User.RequireUniqueEmail = false;
+            })
+            .AddEntityFrameworkStores<IdentityServerDbContext>()
+            .AddDefaultTokenProviders();
+        services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions>, CookieSetup>();
+        services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Antiforgery.AntiforgeryOptions>, CookieSetup>();
+        services.Configure<SecurityStampValidatorOptions>(o => o.OnRefreshingPrincipal = SessionClaims.CopyOnRefresh);
+
+        services.AddScoped<ConfigurationSeeder>();
+        services.AddHostedService<StartupInitializer>();
+        services.AddRazorPages();
+        services.AddProblemDetails();
+    }
+
+    private static void TryAddSingletonTimeProvider(this IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(TimeProvider))) services.AddSingleton(TimeProvider.System);
+    }
+
+    /// <summary>Configures middleware and maps endpoints and pages.</summary>
+    public static WebApplication UsePipeline(this WebApplication app)
+    {
+        app.UseExceptionHandler("/error");
+        // People get readable status pages; protocol endpoints keep their exact OAuth responses.
+        app.UseWhen(c => !c.Request.Path.StartsWithSegments("/connect") && !c.Request.Path.StartsWithSegments("/.well-known"),
+            b => b.UseStatusCodePagesWithReExecute("/error", "?status={0}"));
+        app.UseMiddleware<SecurityHeadersMiddleware>();
+        app.UseStaticFiles();
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapProtocolEndpoints();
+        app.MapRazorPages();
+        return app;
+    }
+}

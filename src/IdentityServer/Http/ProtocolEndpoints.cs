@@ -1,0 +1,123 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using IdentityServer.Protocol.Endpoints.Discovery;
+using IdentityServer.Protocol.Endpoints.Token;
+using IdentityServer.Protocol.Endpoints.UserInfo;
+using IdentityServer.Protocol.Errors;
+using IdentityServer.Protocol.Grants;
+using IdentityServer.Protocol.Keys;
+using IdentityServer.Protocol.Options;
+
+namespace IdentityServer.Http;
+
+/// <summary>Maps the OAuth/OIDC endpoints (paths in <see cref="EndpointPaths"/>) to their protocol handlers.</summary>
+public static class ProtocolEndpoints
+{
+    /// <summary>Adds discovery, JWKS, authorization, token and userinfo routes.</summary>
+    public static void MapProtocolEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet(EndpointPaths.Discovery, (IdentityServerOptions options, ScopeCatalog scopes, TokenEndpoint token) =>
+            Results.Json(DiscoveryDocument.Create(options, scopes, token.SupportedGrantTypes)));
+        app.MapGet(EndpointPaths.Jwks, Jwks);
+        app.MapMethods(EndpointPaths.Authorize, [HttpMethods.Get, HttpMethods.Post], AuthorizeEndpoint.HandleAsync).DisableAntiforgery();
+        app.MapPost(EndpointPaths.Token, Token).DisableAntiforgery();
+        app.MapMethods(EndpointPaths.UserInfo, [HttpMethods.Get, HttpMethods.Post], UserInfo).DisableAntiforgery();
+    }
+
+    /// <summary>JWKS (RFC 7517 §5): the public part of every published key.</summary>
+    private static async Task<IResult> Jwks(ISigningKeyStore keys, CancellationToken ct)
+    {
+        var published = await keys.GetPublishedKeysAsync(ct);
+        var list = published.Select(k => new Dictionary<string, string> { ["kty"] = k.Kty, ["use"] = k.Use, ["alg"] = k.Alg, ["kid"] = k.Kid, ["n"] = k.N, ["e"] = k.E });
+        return Results.Json(new { keys = list });
+    }
+
+    /// <summary>Token endpoint adapter (RFC 6749 §3.2): form body, Basic credentials, JSON answer with no-store.</summary>
+    private static async Task<IResult> Token(HttpContext http, TokenEndpoint endpoint, ILoggerFactory loggers)
+    {
+        var logger = loggers.CreateLogger("IdentityServer.Token");
+        try
+        {
+            var parsed = await HttpParameters.FromFormAsync(http.Request, http.RequestAborted);
+            if (!parsed.Succeeded) return OAuthHttp.Error(http.Response, parsed.Error);
+            var basic = ReadBasic(http.Request, out var basicError);
+            if (basicError is not null) return OAuthHttp.Error(http.Response, basicError);
+
+            var result = await endpoint.HandleAsync(parsed.Value, basic, http.RequestAborted);
+            if (!result.Succeeded)
+            {
+                logger.LogInformation("Token request refused: {Error} {Description}", result.Error.Error, result.Error.Description);
+                return OAuthHttp.Error(http.Response, result.Error);
+            }
+            OAuthHttp.NoStore(http.Response);
+            return Results.Json(result.Value);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            logger.LogError(ex, "Token request failed unexpectedly");
+            return OAuthHttp.Error(http.Response, OAuthError.ServerError());
+        }
+    }
+
+    /// <summary>
+    /// Reads <c>Authorization: Basic</c> (RFC 6749 §2.3.1: id and secret are form-URL-encoded before base64).
+    /// No header → null; a malformed one → <c>invalid_client</c>.
+    /// </summary>
+    private static BasicCredentials? ReadBasic(HttpRequest request, out OAuthError? error)
+    {
+        error = null;
+        var header = request.Headers.Authorization.ToString();
+        if (string.IsNullOrEmpty(header)) return null;
+        if (!AuthenticationHeaderValue.TryParse(header, out var value) || !value.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase) || value.Parameter is null)
+        {
+            error = OAuthError.InvalidClient("The Authorization header is not a valid Basic header.");
+            return null;
+        }
+        try
+        {
+            var decoded = Encoding.UTF8.GetString(Convert.FromBase64String(value.Parameter));
+            var colon = decoded.IndexOf(':');
+            if (colon <= 0) throw new FormatException();
+            return new BasicCredentials(WebUtility.UrlDecode(decoded[..colon]), WebUtility.UrlDecode(decoded[(colon + 1)..]));
+        }
+        catch (FormatException)
+        {
+            error = OAuthError.InvalidClient("The Authorization header is not a valid Basic header.");
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Userinfo adapter (OpenID Connect Core §5.3, RFC 6750 §2). Token from <c>Authorization: Bearer</c>, or the
+    /// <c>access_token</c> form field on POST (§2.2). No token → 401 with a bare <c>Bearer</c> challenge (§3.1);
+    /// an invalid one → 401 <c>error="invalid_token"</c>; missing <c>openid</c> → 403 <c>insufficient_scope</c>.
+    /// </summary>
+    private static async Task<IResult> UserInfo(HttpContext http, UserInfoEndpoint endpoint)
+    {
+        OAuthHttp.NoStore(http.Response);
+        string? token = null;
+        var header = http.Request.Headers.Authorization.ToString();
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) token = header[7..].Trim();
+        else if (header.Length > 0) return Challenge(http, OAuthError.InvalidToken("Only the Bearer scheme is accepted."));
+        if (token is null && HttpMethods.IsPost(http.Request.Method) && http.Request.HasFormContentType)
+        {
+            var form = await HttpParameters.FromFormAsync(http.Request, http.RequestAborted);
+            if (!form.Succeeded) return Challenge(http, form.Error with { Status = 400 });
+            token = form.Value["access_token"];
+        }
+        if (string.IsNullOrEmpty(token))
+        {
+            http.Response.Headers.WWWAuthenticate = "Bearer realm=\"IdentityServer\"";
+            return Results.StatusCode(401);
+        }
+        var result = await endpoint.HandleAsync(token, http.RequestAborted);
+        return result.Succeeded ? Results.Json(result.Value) : Challenge(http, result.Error);
+    }
+
+    private static IResult Challenge(HttpContext http, OAuthError error)
+    {
+        http.Response.Headers.WWWAuthenticate = $"Bearer realm=\"IdentityServer\", error=\"{error.Error}\", error_description=\"{error.Description?.Replace("\"", "'")}\"";
+        return Results.Json(new Dictionary<string, string?> { ["error"] = error.Error, ["error_description"] = error.Description }, statusCode: error.Status);
+    }
+}

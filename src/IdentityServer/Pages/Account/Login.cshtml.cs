@@ -1,0 +1,95 @@
+using System.ComponentModel.DataAnnotations;
+using IdentityServer.Account;
+using IdentityServer.Data.Entities;
+using IdentityServer.Protocol.Stores;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.AspNetCore.WebUtilities;
+
+namespace IdentityServer.Pages.Account;
+
+/// <summary>
+/// Password sign-in with Identity's lockout (5 failures → 15 minutes). The person may type a user name or an
+/// e-mail address. Failures say the same thing whether the user exists or not; the log records why.
+/// </summary>
+public sealed class LoginModel(
+    UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, IClientStore clients,
+    TimeProvider time, ILogger<LoginModel> logger) : PageModel
+{
+    [BindProperty] public InputModel Input { get; set; } = new();
+    [BindProperty(SupportsGet = true)] public string? ReturnUrl { get; set; }
+    public string? ErrorMessage { get; private set; }
+    public string? ClientName { get; private set; }
+
+    /// <summary>The form fields.</summary>
+    public sealed class InputModel
+    {
+        [Required(ErrorMessage = "Enter your user name or e-mail.")]
+        [StringLength(256)]
+        public string UserName { get; set; } = "";
+
+        [Required(ErrorMessage = "Enter your password.")]
+        [StringLength(1024)]
+        [DataType(DataType.Password)]
+        public string Password { get; set; } = "";
+    }
+
+    /// <summary>Shows the form, pre-filled from the authorization request's <c>login_hint</c>.</summary>
+    public async Task OnGetAsync()
+    {
+        var query = AuthorizeQuery();
+        if (query is not null && query.TryGetValue("login_hint", out var hint)) Input.UserName = hint.ToString();
+        await LoadClientNameAsync(query);
+    }
+
+    /// <summary>Checks the password; on success signs in with <c>amr=pwd</c>, <c>auth_time</c> and <c>sid</c>, then returns to <see cref="ReturnUrl"/> (local only).</summary>
+    public async Task<IActionResult> OnPostAsync()
+    {
+        await LoadClientNameAsync(AuthorizeQuery());
+        if (!ModelState.IsValid) return Page();
+
+        var name = Input.UserName.Trim();
+        var user = await users.FindByNameAsync(name) ?? (name.Contains('@') ? await users.FindByEmailAsync(name) : null);
+        if (user is null)
+        {
+            logger.LogWarning("Sign-in failed: unknown user");
+            ErrorMessage = "The user name or password is incorrect.";
+            return Page();
+        }
+
+        var result = await signIn.CheckPasswordSignInAsync(user, Input.Password, lockoutOnFailure: true);
+        if (result.IsLockedOut)
+        {
+            logger.LogWarning("Sign-in refused for {UserId}: locked out", user.Id);
+            ErrorMessage = "This account is locked after too many failed attempts. Try again later.";
+            return Page();
+        }
+        if (!result.Succeeded)
+        {
+            logger.LogWarning("Sign-in failed for {UserId}: {Reason}", user.Id, result.IsNotAllowed ? "not allowed" : "wrong password");
+            ErrorMessage = "The user name or password is incorrect.";
+            return Page();
+        }
+
+        await signIn.SignInWithClaimsAsync(user, isPersistent: false, SessionClaims.Create(time.GetUtcNow(), "pwd"));
+        logger.LogInformation("Sign-in succeeded for {UserId} (pwd)", user.Id);
+        return LocalRedirect(SafeReturnUrl());
+    }
+
+    private string SafeReturnUrl() => !string.IsNullOrEmpty(ReturnUrl) && Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/";
+
+    private Dictionary<string, Microsoft.Extensions.Primitives.StringValues>? AuthorizeQuery()
+    {
+        var url = SafeReturnUrl();
+        var q = url.IndexOf('?');
+        return q < 0 ? null : QueryHelpers.ParseQuery(url[q..]);
+    }
+
+    private async Task LoadClientNameAsync(Dictionary<string, Microsoft.Extensions.Primitives.StringValues>? query)
+    {
+        if (query is not null && query.TryGetValue("client_id", out var id) && id.Count == 1
+            && await clients.FindByClientIdAsync(id.ToString(), HttpContext.RequestAborted) is { Enabled: true } client)
+            ClientName = client.DisplayName ?? client.ClientId;
+    }
+}
