@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Identity;
 
 namespace IdentityServer.Data.Entities;
 
-/// <summary>An end-user account (ASP.NET Core Identity). <see cref="IdentityUser.Id"/> is the OIDC <c>sub</c>.</summary>
+/// <summary>An end-user account (ASP.NET Core Identity). <c>Id</c> is the OIDC <c>sub</c>.</summary>
 public sealed class ApplicationUser : IdentityUser
 {
     /// <summary>Full name for the <c>name</c> claim; null when unknown.</summary>

@@ -23,9 +23,14 @@ public static class CliApp
     /// <summary>True when <paramref name="firstArg"/> selects a command rather than serving.</summary>
     public static bool IsVerb(string firstArg) => Verbs.Contains(firstArg);
 
-    /// <summary>Parses and runs the command; <paramref name="output"/> and <paramref name="error"/> default to the console.</summary>
-    public static Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null)
+    /// <summary>
+    /// Parses and runs the command; <paramref name="output"/> and <paramref name="error"/> default to the console.
+    /// <paramref name="hostArgs"/> are configuration arguments for the host (e.g. <c>--IdentityServer:Database:ConnectionString=…</c>);
+    /// otherwise configuration comes from appsettings and environment variables as when serving.
+    /// </summary>
+    public static Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null, string[]? hostArgs = null)
     {
+        HostArgs.Value = hostArgs ?? [];
         var o = output ?? Console.Out;
         var e = error ?? Console.Error;
         var root = new RootCommand("IdentityServer: an OpenID Connect provider. With no command it serves.");
@@ -36,8 +41,10 @@ public static class CliApp
         return parse.InvokeAsync(new InvocationConfiguration { Output = o, Error = e });
     }
 
+    private static readonly AsyncLocal<string[]> HostArgs = new();
+
     /// <summary>Builds the server's services (configuration, database) without serving.</summary>
-    private static WebApplication BuildHost() => ServerSetup.CreateBuilder([]).Build();
+    private static WebApplication BuildHost() => ServerSetup.CreateBuilder(HostArgs.Value ?? []).Build();
 
     private static Command Migrate(TextWriter o)
     {

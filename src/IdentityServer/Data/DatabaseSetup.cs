@@ -10,20 +10,27 @@ public static class DatabaseSetup
     public const string SqliteMigrationsAssembly = "IdentityServer.Migrations.Sqlite";
 
     /// <summary>
-    /// Adds the DbContext. Throws <see cref="InvalidOperationException"/> for an unknown provider.
-    /// A relative SQLite <c>Data Source</c> is resolved against <paramref name="contentRoot"/> and its folder created.
+    /// Binds <see cref="DatabaseOptions"/> and adds the DbContext, configured when first resolved. An unknown provider
+    /// throws <see cref="InvalidOperationException"/> then (at start-up, from the migration step). A relative SQLite
+    /// <c>Data Source</c> is resolved against the content root and its folder created.
     /// </summary>
-    public static IServiceCollection AddIdentityServerDatabase(this IServiceCollection services, DatabaseOptions options, string contentRoot)
+    public static IServiceCollection AddIdentityServerDatabase(this IServiceCollection services)
     {
-        switch (options.Provider)
+        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName);
+        services.AddSingleton(sp => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value);
+        services.AddDbContext<IdentityServerDbContext>((sp, o) =>
         {
-            case "Sqlite":
-                var cs = SqliteConnectionString(options.ConnectionString, contentRoot);
-                services.AddDbContext<IdentityServerDbContext>(o => o.UseSqlite(cs, b => b.MigrationsAssembly(SqliteMigrationsAssembly)));
-                break;
-            default:
-                throw new InvalidOperationException($"IdentityServer:Database:Provider '{options.Provider}' is not supported; use 'Sqlite'.");
-        }
+            var options = sp.GetRequiredService<DatabaseOptions>();
+            switch (options.Provider)
+            {
+                case "Sqlite":
+                    var cs = SqliteConnectionString(options.ConnectionString, sp.GetRequiredService<IHostEnvironment>().ContentRootPath);
+                    o.UseSqlite(cs, b => b.MigrationsAssembly(SqliteMigrationsAssembly));
+                    break;
+                default:
+                    throw new InvalidOperationException($"IdentityServer:Database:Provider '{options.Provider}' is not supported; use 'Sqlite'.");
+            }
+        });
         return services;
     }
 

@@ -36,9 +36,7 @@ public static class ServerSetup
         services.AddOptions<IdentityServerOptions>().Bind(configuration.GetSection(IdentityServerOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<IdentityServerOptions>, IdentityServerOptionsValidator>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<IdentityServerOptions>>().Value);
-        var database = configuration.GetSection(DatabaseOptions.SectionName).Get<DatabaseOptions>() ?? new DatabaseOptions();
-        services.AddSingleton(database);
-        services.AddIdentityServerDatabase(database, environment.ContentRootPath);
+        services.AddIdentityServerDatabase();
         services.TryAddSingletonTimeProvider();
 
         // Data Protection: key ring in the database, shared by every node.

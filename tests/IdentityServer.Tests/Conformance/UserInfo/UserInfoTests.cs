@@ -1,0 +1,87 @@
+using System.Net;
+using IdentityServer.Tests.Infrastructure;
+using static IdentityServer.Tests.Infrastructure.IdentityServerFactory;
+
+namespace IdentityServer.Tests.Conformance.UserInfo;
+
+/// <summary>OpenID Connect Core §5.3–5.4, RFC 6750 §3: userinfo.</summary>
+public sealed class UserInfoTests(IdentityServerFactory factory) : IClassFixture<IdentityServerFactory>
+{
+    private readonly OidcDriver _d = new(factory.CreateBrowser());
+
+    [Fact]
+    public async Task ValidToken_ReturnsClaimsByScope()
+    {
+        var tokens = await _d.SignInAndGetTokensAsync();
+        var json = await Json.OkAsync(await _d.UserInfoAsync(tokens.Str("access_token")));
+        Assert.Equal(UserName, json.Str("preferred_username"));
+        Assert.Equal(UserEmail, json.Str("email"));
+        Assert.True(json.GetProperty("email_verified").GetBoolean());
+        Assert.False(string.IsNullOrEmpty(json.Str("sub")));
+    }
+
+    [Fact]
+    public async Task ProfileScopeOnly_NoEmailClaims()
+    {
+        var tokens = await _d.SignInAndGetTokensAsync("openid profile");
+        var json = await Json.OkAsync(await _d.UserInfoAsync(tokens.Str("access_token")));
+        Assert.False(json.TryGetProperty("email", out _));
+        Assert.Equal(UserName, json.Str("preferred_username"));
+    }
+
+    [Fact]
+    public async Task PostWithBearerHeader_Works()
+    {
+        var tokens = await _d.SignInAndGetTokensAsync("openid");
+        var request = new HttpRequestMessage(HttpMethod.Post, "/connect/userinfo");
+        request.Headers.Authorization = new("Bearer", tokens.Str("access_token"));
+        Assert.False(string.IsNullOrEmpty((await Json.OkAsync(await _d.Http.SendAsync(request))).Str("sub")));
+    }
+
+    [Fact]
+    public async Task NoToken_401_BearerChallengeWithoutErrorCode()
+    {
+        var r = await _d.UserInfoAsync(null);
+        Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
+        var challenge = r.Headers.WwwAuthenticate.ToString();
+        Assert.StartsWith("Bearer", challenge);
+        Assert.DoesNotContain("error=", challenge);
+    }
+
+    [Fact]
+    public async Task ExpiredToken_401InvalidToken()
+    {
+        var tokens = await _d.SignInAndGetTokensAsync("openid");
+        factory.Clock.Advance(TimeSpan.FromSeconds(3601));
+        var r = await _d.UserInfoAsync(tokens.Str("access_token"));
+        Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
+        Assert.Contains("error=\"invalid_token\"", r.Headers.WwwAuthenticate.ToString());
+    }
+
+    [Fact]
+    public async Task IdTokenInsteadOfAccessToken_401InvalidToken()
+    {
+        var tokens = await _d.SignInAndGetTokensAsync("openid");
+        var r = await _d.UserInfoAsync(tokens.Str("id_token"));
+        Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
+        Assert.Contains("error=\"invalid_token\"", r.Headers.WwwAuthenticate.ToString());
+    }
+
+    [Fact]
+    public async Task TamperedToken_401InvalidToken()
+    {
+        var tokens = await _d.SignInAndGetTokensAsync("openid");
+        var parts = tokens.Str("access_token").Split('.');
+        var forged = parts[0] + "." + parts[1] + "." + new string('A', parts[2].Length);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _d.UserInfoAsync(forged)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _d.UserInfoAsync("not-a-jwt")).StatusCode);
+    }
+
+    [Fact]
+    public async Task ClientCredentialsToken_401InvalidToken()
+    {
+        var r = await _d.TokenAsync(new() { ["grant_type"] = "client_credentials" }, ServiceClient, ServiceSecret);
+        var token = (await Json.OkAsync(r)).Str("access_token");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _d.UserInfoAsync(token)).StatusCode);
+    }
+}

@@ -1,0 +1,79 @@
+using IdentityServer.Data;
+using IdentityServer.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace IdentityServer.Tests.Hosting;
+
+/// <summary>Start-up refuses unsafe configuration with a message naming the key; the model matches its migrations.</summary>
+public sealed class StartupConfigurationTests
+{
+    [Fact]
+    public void ProductionHttpIssuer_NonLoopback_RefusedAtStartup()
+    {
+        using var factory = new IdentityServerFactory { EnvironmentName = "Production" };
+        factory.Settings["IdentityServer:Issuer"] = "http://idp.example.com";
+        var ex = Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateBrowser());
+        Assert.Contains("IdentityServer:Issuer", ex.Message);
+        Assert.Contains("https", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("http://127.0.0.1:5000")]
+    [InlineData("http://localhost:5000")]
+    public async Task ProductionHttpIssuer_Loopback_Allowed(string issuer)
+    {
+        using var factory = new IdentityServerFactory { EnvironmentName = "Production" };
+        factory.Settings["IdentityServer:Issuer"] = issuer;
+        var json = await Json.OkAsync(await factory.CreateClient().GetAsync("/.well-known/openid-configuration"));
+        Assert.Equal(issuer, json.Str("issuer"));
+    }
+
+    [Fact]
+    public void UnknownGrantTypeInConfiguration_RefusedAtStartup()
+    {
+        using var factory = new IdentityServerFactory();
+        factory.Settings["IdentityServer:Clients:0:GrantTypes:0"] = "implicit";
+        var ex = Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateBrowser());
+        Assert.Contains("implicit", ex.Message);
+    }
+
+    [Fact]
+    public void ShortClientSecretInConfiguration_RefusedAtStartup()
+    {
+        using var factory = new IdentityServerFactory();
+        factory.Settings["IdentityServer:Clients:4:ClientSecret"] = "short";
+        var ex = Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateBrowser());
+        Assert.Contains("ClientSecret", ex.Message);
+    }
+
+    [Fact]
+    public void Model_HasNoChangesMissingFromMigrations()
+    {
+        using var factory = new IdentityServerFactory();
+        factory.CreateBrowser();
+        using var scope = factory.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>();
+        Assert.False(db.Database.HasPendingModelChanges(), "the EF model changed: add a migration with tools/IdentityServer.MigrationTool");
+        Assert.Empty(db.Database.GetPendingMigrations());
+        Assert.Contains("AspNetUserPasskeys", db.Model.GetEntityTypes().Select(t => t.GetTableName()));
+    }
+
+    [Fact]
+    public async Task SecretsAreStoredOnlyAsHashes()
+    {
+        using var factory = new IdentityServerFactory();
+        var d = new OidcDriver(factory.CreateBrowser());
+        var tokens = await d.SignInAndGetTokensAsync();
+        using var scope = factory.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>();
+        var refresh = tokens.Str("refresh_token");
+        Assert.False(await db.RefreshTokens.AnyAsync(t => t.TokenHash == refresh));
+        Assert.True(await db.RefreshTokens.AnyAsync(t => t.TokenHash == IdentityServer.Protocol.Tokens.OpaqueToken.Hash(refresh)));
+        Assert.DoesNotContain(await db.ClientSecrets.Select(s => s.Hash).ToListAsync(), h => h == IdentityServerFactory.WebSecret);
+        var raw = await File.ReadAllBytesAsync(factory.DatabasePath);
+        Assert.DoesNotContain(IdentityServerFactory.WebSecret, System.Text.Encoding.UTF8.GetString(raw));
+        Assert.DoesNotContain(refresh, System.Text.Encoding.UTF8.GetString(raw));
+    }
+}
