@@ -5,6 +5,7 @@ using IdentityServer.Data.Entities;
 using IdentityServer.Data.Stores;
 using IdentityServer.Http;
 using IdentityServer.Protocol.Endpoints.Authorize;
+using IdentityServer.Protocol.Endpoints.Discovery;
 using IdentityServer.Protocol.Endpoints.Token;
 using IdentityServer.Protocol.Endpoints.UserInfo;
 using IdentityServer.Protocol.Grants;
@@ -89,6 +90,19 @@ public static class ServerSetup
         services.AddProblemDetails();
     }
 
+    /// <summary>Token, userinfo, discovery and JWKS: endpoints whose callers are programs.</summary>
+    private static bool IsMachineEndpoint(HttpContext c) =>
+        c.Request.Path.StartsWithSegments("/.well-known")
+        || (c.Request.Path.StartsWithSegments("/connect") && !c.Request.Path.StartsWithSegments(EndpointPaths.Authorize));
+
+    private static Task WriteServerErrorAsync(HttpContext c)
+    {
+        OAuthHttp.NoStore(c.Response);
+        c.Response.StatusCode = StatusCodes.Status500InternalServerError;
+        var error = Protocol.Errors.OAuthError.ServerError();
+        return c.Response.WriteAsJsonAsync(new Dictionary<string, string> { ["error"] = error.Error, ["error_description"] = error.Description! });
+    }
+
     private static void TryAddSingletonTimeProvider(this IServiceCollection services)
     {
         if (!services.Any(d => d.ServiceType == typeof(TimeProvider))) services.AddSingleton(TimeProvider.System);
@@ -97,9 +111,11 @@ public static class ServerSetup
     /// <summary>Configures middleware and maps endpoints and pages.</summary>
     public static WebApplication UsePipeline(this WebApplication app)
     {
-        app.UseExceptionHandler("/error");
-        // People get readable status pages; protocol endpoints keep their exact OAuth responses.
-        app.UseWhen(c => !c.Request.Path.StartsWithSegments("/connect") && !c.Request.Path.StartsWithSegments("/.well-known"),
+        // Machine endpoints answer an unexpected failure with a JSON server_error (detail only in the log) and keep
+        // their exact status codes; people (pages and the authorization endpoint) get readable pages.
+        app.UseWhen(IsMachineEndpoint, b => b.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteServerErrorAsync }));
+        app.UseWhen(c => !IsMachineEndpoint(c), b => b.UseExceptionHandler("/error"));
+        app.UseWhen(c => !IsMachineEndpoint(c) && !c.Request.Path.StartsWithSegments(EndpointPaths.Authorize),
             b => b.UseStatusCodePagesWithReExecute("/error", "?status={0}"));
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseStaticFiles();

@@ -33,31 +33,22 @@ public static class ProtocolEndpoints
         return Results.Json(new { keys = list });
     }
 
-    /// <summary>Token endpoint adapter (RFC 6749 §3.2): form body, Basic credentials, JSON answer with no-store.</summary>
+    /// <summary>Token endpoint adapter (RFC 6749 §3.2): form body, Basic credentials, JSON answer with no-store. An unexpected exception becomes <c>server_error</c> (see <see cref="Hosting.ServerSetup.UsePipeline"/>).</summary>
     private static async Task<IResult> Token(HttpContext http, TokenEndpoint endpoint, ILoggerFactory loggers)
     {
-        var logger = loggers.CreateLogger("IdentityServer.Token");
-        try
-        {
-            var parsed = await HttpParameters.FromFormAsync(http.Request, http.RequestAborted);
-            if (!parsed.Succeeded) return OAuthHttp.Error(http.Response, parsed.Error);
-            var basic = ReadBasic(http.Request, out var basicError);
-            if (basicError is not null) return OAuthHttp.Error(http.Response, basicError);
+        var parsed = await HttpParameters.FromFormAsync(http.Request, http.RequestAborted);
+        if (!parsed.Succeeded) return OAuthHttp.Error(http.Response, parsed.Error);
+        var basic = ReadBasic(http.Request, out var basicError);
+        if (basicError is not null) return OAuthHttp.Error(http.Response, basicError);
 
-            var result = await endpoint.HandleAsync(parsed.Value, basic, http.RequestAborted);
-            if (!result.Succeeded)
-            {
-                logger.LogInformation("Token request refused: {Error} {Description}", result.Error.Error, result.Error.Description);
-                return OAuthHttp.Error(http.Response, result.Error);
-            }
-            OAuthHttp.NoStore(http.Response);
-            return Results.Json(result.Value);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        var result = await endpoint.HandleAsync(parsed.Value, basic, http.RequestAborted);
+        if (!result.Succeeded)
         {
-            logger.LogError(ex, "Token request failed unexpectedly");
-            return OAuthHttp.Error(http.Response, OAuthError.ServerError());
+            loggers.CreateLogger("IdentityServer.Token").LogInformation("Token request refused: {Error} {Description}", result.Error.Error, result.Error.Description);
+            return OAuthHttp.Error(http.Response, result.Error);
         }
+        OAuthHttp.NoStore(http.Response);
+        return Results.Json(result.Value);
     }
 
     /// <summary>

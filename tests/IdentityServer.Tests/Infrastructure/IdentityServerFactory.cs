@@ -39,6 +39,9 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
     /// <summary>Extra configuration for a derived factory (flattened keys, e.g. <c>IdentityServer:Issuer</c>).</summary>
     public Dictionary<string, string?> Settings { get; } = new();
 
+    /// <summary>Service replacements for fault-injection tests; runs after the server's own registrations.</summary>
+    public Action<IServiceCollection>? ConfigureTestServices { get; init; }
+
     /// <summary>The ASP.NET environment name (default <c>Testing</c>, which loads no appsettings.{env}.json).</summary>
     public string EnvironmentName { get; init; } = "Testing";
 
@@ -46,7 +49,11 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
     {
         builder.UseEnvironment(EnvironmentName);
         foreach (var (k, v) in DefaultSettings().Concat(Settings)) builder.UseSetting(k, v);
-        builder.ConfigureServices(s => s.AddSingleton<TimeProvider>(Clock));
+        builder.ConfigureServices(s =>
+        {
+            s.AddSingleton<TimeProvider>(Clock);
+            ConfigureTestServices?.Invoke(s);
+        });
     }
 
     private IEnumerable<KeyValuePair<string, string?>> DefaultSettings()
