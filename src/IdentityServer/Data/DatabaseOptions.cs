@@ -9,7 +9,7 @@ public sealed class DatabaseOptions
     /// <summary><c>Sqlite</c> (default). <c>PostgreSql</c> arrives with multi-node support.</summary>
     public string Provider { get; set; } = "Sqlite";
 
-    /// <summary>Provider connection string. Default: a SQLite file <c>data/identityserver.db</c> under the content root.</summary>
+    /// <summary>Provider connection string. Default: a SQLite file <c>data/identityserver.db</c> under the working directory.</summary>
     public string? ConnectionString { get; set; }
 
     /// <summary>Apply pending migrations when the server starts (default true). The <c>migrate</c> verb does it on demand.</summary>

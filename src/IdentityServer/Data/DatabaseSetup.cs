@@ -24,7 +24,7 @@ public static class DatabaseSetup
             switch (options.Provider)
             {
                 case "Sqlite":
-                    var cs = SqliteConnectionString(options.ConnectionString, sp.GetRequiredService<IHostEnvironment>().ContentRootPath);
+                    var cs = SqliteConnectionString(options.ConnectionString, Environment.CurrentDirectory);
                     o.UseSqlite(cs, b => b.MigrationsAssembly(SqliteMigrationsAssembly));
                     break;
                 default:
@@ -34,12 +34,12 @@ public static class DatabaseSetup
         return services;
     }
 
-    private static string SqliteConnectionString(string? configured, string contentRoot)
+    private static string SqliteConnectionString(string? configured, string baseDirectory)
     {
         var builder = new SqliteConnectionStringBuilder(configured ?? "Data Source=data/identityserver.db");
         if (builder.DataSource != ":memory:" && !builder.DataSource.StartsWith("file:", StringComparison.Ordinal))
         {
-            var path = Path.IsPathRooted(builder.DataSource) ? builder.DataSource : Path.Combine(contentRoot, builder.DataSource);
+            var path = Path.IsPathRooted(builder.DataSource) ? builder.DataSource : Path.Combine(baseDirectory, builder.DataSource);
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             builder.DataSource = path;
         }

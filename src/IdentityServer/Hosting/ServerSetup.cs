@@ -26,10 +26,20 @@ public static class ServerSetup
     /// <summary>Creates the builder with every service registered. Configuration errors surface when the app starts.</summary>
     public static WebApplicationBuilder CreateBuilder(string[] args)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = DefaultContentRoot(args) });
         AddServices(builder.Services, builder.Configuration, builder.Environment);
         return builder;
     }
+
+    /// <summary>
+    /// The folder of the application's own files (appsettings.json, wwwroot) unless a content root is given with
+    /// <c>--contentRoot</c> or <c>ASPNETCORE_CONTENTROOT</c>; so the server reads its settings from wherever it is started.
+    /// </summary>
+    private static string? DefaultContentRoot(string[] args) =>
+        args.Any(a => a.TrimStart('-').StartsWith("contentRoot", StringComparison.OrdinalIgnoreCase))
+        || Environment.GetEnvironmentVariable("ASPNETCORE_CONTENTROOT") is not null
+            ? null
+            : AppContext.BaseDirectory;
 
     /// <summary>Registers protocol, storage, Identity, Razor Pages and the start-up initializer.</summary>
     public static void AddServices(IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)

@@ -12,7 +12,7 @@ public static class HtmlPage
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
             <title>{E(title)}</title><link rel="stylesheet" href="/css/site.css"></head>
-            <body><main class="card">{body}</main>{(script is null ? "" : $"<script nonce=\"{scriptNonce}\">{script}</script>")}</body></html>
+            <body><header class="top"><a href="/" class="brand">IdentityServer</a></header><main class="card">{body}</main>{(script is null ? "" : $"<script nonce=\"{scriptNonce}\">{script}</script>")}</body></html>
             """, "text/html; charset=utf-8", statusCode: status);
 
     /// <summary>HTML-encodes <paramref name="value"/>.</summary>
