@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The one command that runs every test of the project on a fresh Debian machine (as root):
+#   1. installs what is missing (Debian's Chromium for the browser and interop tests),
+#   2. builds the solution in Release,
+#   3. runs the .NET tests (unit + integration),
+#   4. runs the interop tests (npm openid-client against the real server process).
+# Any failure stops the run with a non-zero exit code.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+REPO_ROOT="$(pwd)"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1
+export DOTNET_NOLOGO=1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+export DEBIAN_FRONTEND=noninteractive
+
+CHROMIUM=/usr/bin/chromium
+PHASE="start"
+
+banner() {
+  PHASE="$1"
+  printf '\n==============================================================================\n'
+  printf '== %s\n' "$1"
+  printf '==============================================================================\n'
+}
+
+die() {
+  printf 'ERROR: %s\n' "$*" >&2
+  exit 1
+}
+
+on_exit() {
+  local status=$?
+  if [ "$status" -ne 0 ]; then
+    printf '\nFAILED in phase: %s (exit code %s)\n' "$PHASE" "$status" >&2
+  fi
+}
+trap on_exit EXIT
+
+banner "Prerequisites"
+command -v dotnet >/dev/null 2>&1 || die "dotnet (the .NET 10 SDK) is not on PATH"
+command -v node >/dev/null 2>&1 || die "node (Node.js 20 or later) is not on PATH"
+command -v npm >/dev/null 2>&1 || die "npm is not on PATH"
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+[ "$node_major" -ge 20 ] || die "Node.js 20 or later is needed, found $(node --version)"
+
+if [ ! -x "$CHROMIUM" ]; then
+  echo "$CHROMIUM is missing: installing Debian's chromium"
+  [ "$(id -u)" -eq 0 ] || die "installing chromium needs root (apt-get)"
+  apt-get update || die "apt-get update failed"
+  apt-get install -y chromium || die "apt-get install chromium failed"
+  [ -x "$CHROMIUM" ] || die "chromium was installed but $CHROMIUM does not exist"
+fi
+echo "dotnet   $(dotnet --version)"
+echo "node     $(node --version), npm $(npm --version 2>/dev/null)"
+echo "chromium $("$CHROMIUM" --version 2>/dev/null || echo '(version unknown)')"
+
+banner "Build: dotnet build IdentityServer.sln -c Release"
+dotnet build IdentityServer.sln -c Release
+
+banner "Tests: dotnet test (unit + integration)"
+dotnet test IdentityServer.sln -c Release --no-build --logger "console;verbosity=normal"
+
+banner "Tests: interop (openid-client + Chromium against the real server)"
+cd "$REPO_ROOT/tests/interop"
+if [ -f package-lock.json ]; then
+  npm ci --no-audit --no-fund
+else
+  npm install --no-audit --no-fund
+fi
+npm test
+
+PHASE="done"
+banner "All tests passed"
