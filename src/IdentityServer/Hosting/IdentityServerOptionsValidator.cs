@@ -19,8 +19,8 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
         if (!Uri.TryCreate(o.Issuer, UriKind.Absolute, out var issuer) || (issuer.Scheme != "https" && issuer.Scheme != "http")
             || !string.IsNullOrEmpty(issuer.Query) || !string.IsNullOrEmpty(issuer.Fragment))
             errors.Add("IdentityServer:Issuer must be an absolute http(s) URL without query or fragment.");
-        else if (issuer.Scheme == "http" && environment.IsProduction() && !issuer.IsLoopback)
-            errors.Add($"IdentityServer:Issuer '{o.Issuer}' uses http; in Production the issuer must be https unless its host is loopback.");
+        else if (issuer.Scheme == "http" && !environment.IsDevelopment() && !issuer.IsLoopback)
+            errors.Add($"IdentityServer:Issuer '{o.Issuer}' uses http; outside Development (in Production, Staging, …) the issuer must be https unless its host is loopback.");
 
         var ids = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < o.Clients.Count; i++)

@@ -9,10 +9,12 @@ namespace IdentityServer.Tests.Hosting;
 /// <summary>Start-up refuses unsafe configuration with a message naming the key; the model matches its migrations.</summary>
 public sealed class StartupConfigurationTests
 {
-    [Fact]
-    public void ProductionHttpIssuer_NonLoopback_RefusedAtStartup()
+    [Theory]
+    [InlineData("Production")]
+    [InlineData("Staging")]
+    public void HttpIssuer_NonLoopback_OutsideDevelopment_RefusedAtStartup(string environment)
     {
-        using var factory = new IdentityServerFactory { EnvironmentName = "Production" };
+        using var factory = new IdentityServerFactory { EnvironmentName = environment };
         factory.Settings["IdentityServer:Issuer"] = "http://idp.example.com";
         var ex = Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateBrowser());
         Assert.Contains("IdentityServer:Issuer", ex.Message);
