@@ -49,8 +49,4 @@ public sealed class OAuthParameters
         }
         return new OAuthParameters(values);
     }
-
-    /// <summary>Builds parameters from a plain dictionary (tests, internal re-validation).</summary>
-    public static OAuthParameters From(IReadOnlyDictionary<string, string> values) =>
-        new(values.Where(kv => !string.IsNullOrEmpty(kv.Value)).ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal));
 }

@@ -1,4 +1,3 @@
-using System.Security.Claims;
 using IdentityServer.Account;
 using IdentityServer.Data;
 using IdentityServer.Data.Entities;
@@ -62,7 +61,7 @@ public static class ServerSetup
         services.AddScoped<IGrantStore, EfGrantStore>();
         services.AddScoped<IConsentStore, EfConsentStore>();
         services.AddScoped<IUserProfileStore, EfUserProfileStore>();
-        services.AddScoped(sp => new AuthorizeRequestValidator(sp.GetRequiredService<IClientStore>(), () => sp.GetRequiredService<ScopeCatalog>().ApiScopeNames));
+        services.AddScoped<AuthorizeRequestValidator>();
         services.AddScoped<TokenFactory>();
         services.AddScoped<TokenIssuer>();
         services.AddScoped<ClientAuthenticator>();

@@ -24,7 +24,7 @@ namespace IdentityServer.Protocol.Endpoints.Authorize;
 /// Errors from rules 1–3 carry no redirect URI: the adapter shows an error page. Later errors are
 /// redirected to the verified redirect URI with <c>state</c> and <c>iss</c> (RFC 9207).
 /// </summary>
-public sealed class AuthorizeRequestValidator(IClientStore clients, Func<IReadOnlySet<string>> apiScopeNames)
+public sealed class AuthorizeRequestValidator(IClientStore clients, ScopeCatalog catalog)
 {
     private static readonly HashSet<string> KnownPrompts = ["none", "login", "consent"];
 
@@ -97,12 +97,11 @@ public sealed class AuthorizeRequestValidator(IClientStore clients, Func<IReadOn
         var requested = Scopes.Parse(p["scope"]);
         if (requested.Count == 0)
             return OAuthError.InvalidScope("The scope parameter is missing.");
-        var apiScopes = apiScopeNames();
         foreach (var s in requested)
         {
             if (!Scopes.IsWellFormed(s))
                 return OAuthError.InvalidScope("The scope parameter is malformed.");
-            if (!Scopes.Identity.Contains(s) && !apiScopes.Contains(s))
+            if (!catalog.IsKnown(s))
                 return OAuthError.InvalidScope($"The scope '{s}' is unknown.");
             if (!client.Scopes.Contains(s, StringComparer.Ordinal))
                 return OAuthError.InvalidScope($"The client may not request the scope '{s}'.");
