@@ -51,22 +51,32 @@ public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtecti
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>();
         var keys = await db.SigningKeys.AsNoTracking().ToListAsync(ct);
-        var active = keys.Where(k => k.ActivatedAt != null && k.RetiredAt == null).OrderByDescending(k => k.ActivatedAt!.Value.ToUnixTimeMilliseconds()).FirstOrDefault();
-        if (active is null)
+        if (!keys.Any(IsActive))
         {
-            active = CreateKey(now);
-            db.SigningKeys.Add(active);
+            var created = CreateKey(now);
+            db.SigningKeys.Add(created);
             await db.SaveChangesAsync(ct);
-            keys.Add(active);
-            logger.LogInformation("Created signing key {KeyId} ({Algorithm})", active.Id, active.Algorithm);
+            logger.LogInformation("Created signing key {KeyId} ({Algorithm})", created.Id, created.Algorithm);
+            // Another node may have created one at the same moment: re-read so every node picks the same key.
+            keys = await db.SigningKeys.AsNoTracking().ToListAsync(ct);
         }
 
-        var protector = dataProtection.CreateProtector(Purpose);
-        var rsa = RSA.Create();
-        rsa.ImportPkcs8PrivateKey(protector.Unprotect(Convert.FromBase64String(active.ProtectedPrivateKey)), out _);
-        var signing = new SigningCredentials(new RsaSecurityKey(rsa) { KeyId = active.Id }, SecurityAlgorithms.RsaSha256);
+        // The oldest active key signs: a deterministic choice that nodes racing to create the first key agree on.
+        var active = keys.Where(IsActive).OrderBy(k => k.ActivatedAt!.Value.ToUnixTimeMilliseconds()).ThenBy(k => k.Id, StringComparer.Ordinal).First();
+        var signing = new SigningCredentials(PrivateKey(active), SecurityAlgorithms.RsaSha256);
         var published = keys.Select(k => new JsonWebKey(k.PublicJwk)).ToList();
         return new Snapshot(signing, published, now);
+    }
+
+    private static bool IsActive(SigningKeyEntity k) => k.ActivatedAt != null && k.RetiredAt == null;
+
+    /// <summary>The key's private part, unprotected once per process and reused across reloads (RSA objects are kept, not leaked per reload).</summary>
+    private RsaSecurityKey PrivateKey(SigningKeyEntity key)
+    {
+        if (_snapshot?.Signing.Key is RsaSecurityKey current && current.KeyId == key.Id) return current;
+        var rsa = RSA.Create();
+        rsa.ImportPkcs8PrivateKey(dataProtection.CreateProtector(Purpose).Unprotect(Convert.FromBase64String(key.ProtectedPrivateKey)), out _);
+        return new RsaSecurityKey(rsa) { KeyId = key.Id };
     }
 
     private SigningKeyEntity CreateKey(DateTimeOffset now)

@@ -15,7 +15,19 @@ public sealed class EfConsentStore(IdentityServerDbContext db) : IConsentStore
     }
 
     /// <inheritdoc />
+    /// <remarks>Two concurrent grants for the same user and client (a double click) race on the row's key: the loser retries once as an update.</remarks>
     public async Task GrantConsentAsync(string subjectId, string clientId, IEnumerable<string> scopes, DateTimeOffset now, CancellationToken ct = default)
+    {
+        var list = scopes.ToList();
+        try { await UpsertAsync(subjectId, clientId, list, now, ct); }
+        catch (DbUpdateException)
+        {
+            db.ChangeTracker.Clear();
+            await UpsertAsync(subjectId, clientId, list, now, ct);
+        }
+    }
+
+    private async Task UpsertAsync(string subjectId, string clientId, List<string> scopes, DateTimeOffset now, CancellationToken ct)
     {
         var c = await db.Consents.FirstOrDefaultAsync(x => x.SubjectId == subjectId && x.ClientId == clientId, ct);
         if (c is null)

@@ -10,8 +10,8 @@ namespace IdentityServer.Protocol.Clients;
 /// </summary>
 public static class ClientSecretHasher
 {
-    /// <summary>Shortest secret accepted from configuration or an admin, in characters (43 = 256 bits base64url).</summary>
-    public const int MinimumSecretLength = 32;
+    /// <summary>Shortest secret accepted from configuration or an admin, in characters: 43, the length of 256 random bits in base64url.</summary>
+    public const int MinimumSecretLength = 43;
 
     /// <summary>A new secret: 32 random bytes (256 bits) as base64url, 43 characters.</summary>
     public static string GenerateSecret() => Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(32));

@@ -10,6 +10,18 @@ namespace IdentityServer.Protocol.Errors;
 /// <param name="Status">HTTP status code: 400 by default, 401 for <c>invalid_client</c> and <c>invalid_token</c>.</param>
 public sealed record OAuthError(string Error, string? Description = null, int Status = 400)
 {
+    /// <summary>
+    /// <see cref="Description"/> limited to the characters RFC 6749 §5.2 allows in <c>error_description</c>
+    /// (%x20-21 / %x23-5B / %x5D-7E), others replaced by '?'. Safe in a <c>WWW-Authenticate</c> quoted string.
+    /// Descriptions may echo request input (a parameter name, a scope), so writers use this, never the raw text.
+    /// </summary>
+    public string? SafeDescription => Description is null ? null
+        : string.Create(Description.Length, Description, (span, d) =>
+        {
+            for (var i = 0; i < d.Length; i++)
+                span[i] = d[i] is ' ' or '!' or (>= '#' and <= '[') or (>= ']' and <= '~') ? d[i] : '?';
+        });
+
     /// <summary>RFC 6749 §5.2: missing, repeated or malformed parameter.</summary>
     public static OAuthError InvalidRequest(string description) => new(OAuthErrorCodes.InvalidRequest, description);
 

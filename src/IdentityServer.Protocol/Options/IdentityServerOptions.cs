@@ -6,7 +6,7 @@ public sealed class IdentityServerOptions
     /// <summary>Name of the configuration section.</summary>
     public const string SectionName = "IdentityServer";
 
-    /// <summary>The issuer identifier: an absolute URL with no query or fragment (OpenID Connect Discovery §3). In Production it must be https unless its host is loopback.</summary>
+    /// <summary>The issuer identifier: an absolute URL with no path, query or fragment (OpenID Connect Discovery §3). Outside Development it must be https unless its host is loopback.</summary>
     public string Issuer { get; set; } = "http://localhost:5000";
 
     /// <summary>Token and artefact lifetimes.</summary>
@@ -28,7 +28,7 @@ public sealed class IdentityServerOptions
 /// <summary>Lifetimes in seconds (section <c>IdentityServer:Lifetimes</c>).</summary>
 public sealed class LifetimeOptions
 {
-    /// <summary>Authorization code lifetime, seconds (default 60; RFC 9700 §4.5 asks for short).</summary>
+    /// <summary>Authorization code lifetime, seconds: 1 to 60 (default 60; RFC 9700 §4.5 asks for short-lived codes).</summary>
     public int AuthorizationCodeSeconds { get; set; } = 60;
 
     /// <summary>Access token lifetime, seconds (default 3600).</summary>
@@ -50,7 +50,7 @@ public sealed class ClientOptions
     /// <summary>The <c>client_id</c>. Required.</summary>
     public string ClientId { get; set; } = "";
 
-    /// <summary>The secret in clear text (≥ 32 characters); absent for a public client. Only its SHA-256 is stored.</summary>
+    /// <summary>The secret in clear text (≥ 43 characters: 256 random bits as base64url); absent for a public client. Only its SHA-256 is stored.</summary>
     public string? ClientSecret { get; set; }
 
     /// <summary>Name shown to people.</summary>

@@ -26,6 +26,7 @@ public sealed class TokenFactory(IdentityServerOptions options, ISigningKeyStore
     /// <param name="authTime">End-user authentication time, when there is one.</param>
     /// <param name="amr">Authentication methods, when there is an end-user.</param>
     /// <param name="now">Issue time.</param>
+    /// <exception cref="InvalidOperationException">No scope names a resource, so there would be no <c>aud</c>.</exception>
     public async Task<IssuedJwt> CreateAccessTokenAsync(
         string clientId, string subject, IReadOnlyList<string> grantedScopes, DateTimeOffset? authTime,
         IReadOnlyList<string>? amr, DateTimeOffset now, CancellationToken ct = default)
@@ -40,7 +41,9 @@ public sealed class TokenFactory(IdentityServerOptions options, ISigningKeyStore
             ["scope"] = Grants.Scopes.Join(grantedScopes),
             ["jti"] = jti,
         };
-        if (audiences.Count > 0) claims["aud"] = audiences.Count == 1 ? audiences[0] : audiences.ToArray();
+        // RFC 9068 §2.2 requires aud; the grant rules guarantee a resource scope, so none here is a bug, not bad input.
+        if (audiences.Count == 0) throw new InvalidOperationException("An access token needs an audience: no openid or API scope was granted.");
+        claims["aud"] = audiences.Count == 1 ? audiences[0] : audiences.ToArray();
         if (authTime is { } at) claims["auth_time"] = at.ToUnixTimeSeconds();
         if (amr is { Count: > 0 }) claims["amr"] = amr.ToArray();
         var token = await SignAsync(claims, AccessTokenType, now, expires, ct);

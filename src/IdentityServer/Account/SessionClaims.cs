@@ -8,12 +8,13 @@ using Microsoft.IdentityModel.Tokens;
 namespace IdentityServer.Account;
 
 /// <summary>
-/// The claims the sign-in cookie carries besides Identity's own: <c>auth_time</c> (Unix seconds), <c>sid</c>
-/// (random session id) and <c>amr</c> (RFC 8176 values; Identity adds <c>pwd</c> for a password).
+/// The claims the sign-in cookie carries besides Identity's own: the sign-in instant (round-trip ISO 8601, full precision,
+/// so "signed in after this request asked" is exact; tokens get whole-second <c>auth_time</c>), <c>sid</c> (random session
+/// id) and <c>amr</c> (RFC 8176 values).
 /// </summary>
 public static class SessionClaims
 {
-    public const string AuthTime = "auth_time";
+    public const string AuthTime = "idsrv.auth_time";
     public const string SessionId = "sid";
     public const string Amr = "amr";
 
@@ -22,7 +23,7 @@ public static class SessionClaims
     {
         var claims = new List<Claim>
         {
-            new(AuthTime, now.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), ClaimValueTypes.Integer64),
+            new(AuthTime, now.UtcDateTime.ToString("O", CultureInfo.InvariantCulture), ClaimValueTypes.DateTime),
             new(SessionId, Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16))),
         };
         claims.AddRange(amr.Select(a => new Claim(Amr, a)));
@@ -35,9 +36,9 @@ public static class SessionClaims
         if (principal.Identity?.IsAuthenticated != true) return null;
         var sub = principal.FindFirstValue(ClaimTypes.NameIdentifier);
         var authTime = principal.FindFirstValue(AuthTime);
-        if (sub is null || !long.TryParse(authTime, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)) return null;
+        if (sub is null || !DateTimeOffset.TryParse(authTime, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)) return null;
         var amr = principal.FindAll(Amr).Select(c => c.Value).Distinct().ToArray();
-        return new EndUserSession(sub, DateTimeOffset.FromUnixTimeSeconds(seconds), amr, principal.FindFirstValue(SessionId));
+        return new EndUserSession(sub, at, amr, principal.FindFirstValue(SessionId));
     }
 
     /// <summary>Keeps <c>auth_time</c>, <c>sid</c> and <c>amr</c> when Identity's security-stamp check re-creates the principal.</summary>

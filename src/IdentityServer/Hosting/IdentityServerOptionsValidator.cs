@@ -19,6 +19,8 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
         if (!Uri.TryCreate(o.Issuer, UriKind.Absolute, out var issuer) || (issuer.Scheme != "https" && issuer.Scheme != "http")
             || !string.IsNullOrEmpty(issuer.Query) || !string.IsNullOrEmpty(issuer.Fragment))
             errors.Add("IdentityServer:Issuer must be an absolute http(s) URL without query or fragment.");
+        else if (issuer.AbsolutePath != "/")
+            errors.Add($"IdentityServer:Issuer '{o.Issuer}' has a path; serving under a path prefix is not supported yet: use the host's root.");
         else if (issuer.Scheme == "http" && !environment.IsDevelopment() && !issuer.IsLoopback)
             errors.Add($"IdentityServer:Issuer '{o.Issuer}' uses http; outside Development (in Production, Staging, …) the issuer must be https unless its host is loopback.");
 
@@ -32,7 +34,7 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
         }
         foreach (var s in o.ApiScopes.Where(s => string.IsNullOrWhiteSpace(s.Name) || !Scopes.IsWellFormed(s.Name) || Scopes.Identity.Contains(s.Name)))
             errors.Add($"IdentityServer:ApiScopes has an invalid or reserved name '{s.Name}'.");
-        if (o.Lifetimes.AuthorizationCodeSeconds is <= 0 or > 600) errors.Add("IdentityServer:Lifetimes:AuthorizationCodeSeconds must be 1..600.");
+        if (o.Lifetimes.AuthorizationCodeSeconds is <= 0 or > 60) errors.Add("IdentityServer:Lifetimes:AuthorizationCodeSeconds must be 1..60 (RFC 9700 §4.5: codes are short-lived).");
         if (o.Lifetimes.AccessTokenSeconds <= 0) errors.Add("IdentityServer:Lifetimes:AccessTokenSeconds must be positive.");
         if (o.Lifetimes.RefreshTokenSlidingSeconds <= 0 || o.Lifetimes.RefreshTokenAbsoluteSeconds < o.Lifetimes.RefreshTokenSlidingSeconds)
             errors.Add("IdentityServer:Lifetimes: refresh token lifetimes must be positive and absolute ≥ sliding.");

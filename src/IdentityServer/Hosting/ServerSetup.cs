@@ -71,6 +71,7 @@ public static class ServerSetup
         services.AddScoped<TokenEndpoint>();
         services.AddScoped<UserInfoEndpoint>();
         services.AddScoped<AuthorizationCodeIssuer>();
+        services.AddSingleton<InteractionTickets>();
 
         // ASP.NET Core Identity: NIST SP 800-63B length-only passwords, lockout 5 → 15 minutes.
         services.AddIdentity<ApplicationUser, IdentityRole>(o =>
@@ -93,6 +94,7 @@ public static class ServerSetup
         services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Antiforgery.AntiforgeryOptions>, CookieSetup>();
         services.Configure<SecurityStampValidatorOptions>(o => o.OnRefreshingPrincipal = SessionClaims.CopyOnRefresh);
 
+        services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>, ForwardedHeadersSetup>();
         services.AddScoped<ConfigurationSeeder>();
         services.AddHostedService<StartupInitializer>();
         services.AddRazorPages();
@@ -109,7 +111,7 @@ public static class ServerSetup
         OAuthHttp.NoStore(c.Response);
         c.Response.StatusCode = StatusCodes.Status500InternalServerError;
         var error = Protocol.Errors.OAuthError.ServerError();
-        return c.Response.WriteAsJsonAsync(new Dictionary<string, string> { ["error"] = error.Error, ["error_description"] = error.Description! });
+        return c.Response.WriteAsJsonAsync(new Dictionary<string, string> { ["error"] = error.Error, ["error_description"] = error.SafeDescription! });
     }
 
     private static void TryAddSingletonTimeProvider(this IServiceCollection services)
@@ -120,6 +122,7 @@ public static class ServerSetup
     /// <summary>Configures middleware and maps endpoints and pages.</summary>
     public static WebApplication UsePipeline(this WebApplication app)
     {
+        app.UseForwardedHeaders();
         // Machine endpoints answer an unexpected failure with a JSON server_error (detail only in the log) and keep
         // their exact status codes; people (pages and the authorization endpoint) get readable pages.
         app.UseWhen(IsMachineEndpoint, b => b.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteServerErrorAsync }));

@@ -1,11 +1,13 @@
 using IdentityServer.Data;
+using IdentityServer.Protocol.Keys;
 
 namespace IdentityServer.Hosting;
 
 /// <summary>
 /// Runs before the server or any other hosted service starts (in <see cref="IHostedLifecycleService.StartingAsync"/>,
 /// which precedes every <c>StartAsync</c>, so Data Protection never reads a key ring table that does not exist yet):
-/// applies migrations (when <see cref="DatabaseOptions.MigrateOnStartup"/>) and upserts configured clients and seed users.
+/// applies migrations (when <see cref="DatabaseOptions.MigrateOnStartup"/>), upserts configured clients and seed users, and
+/// loads or creates the signing key.
 /// </summary>
 public sealed class StartupInitializer(IServiceScopeFactory scopes, DatabaseOptions database) : IHostedLifecycleService
 {
@@ -16,6 +18,8 @@ public sealed class StartupInitializer(IServiceScopeFactory scopes, DatabaseOpti
         var db = scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>();
         if (database.MigrateOnStartup) await DatabaseSetup.MigrateAsync(db, cancellationToken);
         await scope.ServiceProvider.GetRequiredService<ConfigurationSeeder>().SeedAsync(cancellationToken);
+        // Create (or load) the signing key now, so it is in the database, and so in JWKS, before any token needs it.
+        await scope.ServiceProvider.GetRequiredService<ISigningKeyStore>().GetSigningCredentialsAsync(cancellationToken);
     }
 
     /// <inheritdoc />

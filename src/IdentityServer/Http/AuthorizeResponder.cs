@@ -19,7 +19,7 @@ public static class AuthorizeResponder
     public static IResult Error(HttpContext http, IdentityServerOptions options, string redirectUri, string responseMode, OAuthError error, string? state)
     {
         var values = new Dictionary<string, string> { ["error"] = error.Error };
-        if (error.Description is not null) values["error_description"] = error.Description;
+        if (error.SafeDescription is { } d) values["error_description"] = d;
         return Respond(http, options, redirectUri, responseMode, state, values);
     }
 
@@ -29,7 +29,7 @@ public static class AuthorizeResponder
             $"""
             <h1>This sign-in request cannot be completed</h1>
             <p>The application{(clientName is null ? "" : $" <strong>{HtmlPage.E(clientName)}</strong>")} sent a request this server cannot accept, so you were not sent back to it.</p>
-            <p class="error"><code>{HtmlPage.E(error.Error)}</code>: {HtmlPage.E(error.Description)}</p>
+            <p class="error"><code>{HtmlPage.E(error.Error)}</code>: {HtmlPage.E(error.SafeDescription)}</p>
             <p>If this keeps happening, tell the application's developers what this page says.</p>
             """, 400);
 

@@ -18,7 +18,7 @@ public static class OAuthHttp
         NoStore(response);
         if (error.Status == 401) response.Headers.WWWAuthenticate = "Basic realm=\"IdentityServer\", charset=\"UTF-8\"";
         var body = new Dictionary<string, string> { ["error"] = error.Error };
-        if (error.Description is not null) body["error_description"] = error.Description;
+        if (error.SafeDescription is { } d) body["error_description"] = d;
         return Results.Json(body, statusCode: error.Status);
     }
 }

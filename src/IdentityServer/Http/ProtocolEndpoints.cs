@@ -44,7 +44,7 @@ public static class ProtocolEndpoints
         var result = await endpoint.HandleAsync(parsed.Value, basic, http.RequestAborted);
         if (!result.Succeeded)
         {
-            loggers.CreateLogger("IdentityServer.Token").LogInformation("Token request refused: {Error} {Description}", result.Error.Error, result.Error.Description);
+            loggers.CreateLogger("IdentityServer.Token").LogInformation("Token request refused: {Error} {Description}", result.Error.Error, result.Error.SafeDescription);
             return OAuthHttp.Error(http.Response, result.Error);
         }
         OAuthHttp.NoStore(http.Response);
@@ -81,8 +81,9 @@ public static class ProtocolEndpoints
 
     /// <summary>
     /// Userinfo adapter (OpenID Connect Core §5.3, RFC 6750 §2). Token from <c>Authorization: Bearer</c>, or the
-    /// <c>access_token</c> form field on POST (§2.2). No token → 401 with a bare <c>Bearer</c> challenge (§3.1);
-    /// an invalid one → 401 <c>error="invalid_token"</c>; missing <c>openid</c> → 403 <c>insufficient_scope</c>.
+    /// <c>access_token</c> form field on POST (§2.2). No token, or an invalid one → 401 <c>Bearer error="invalid_token"</c>;
+    /// missing <c>openid</c> → 403 <c>insufficient_scope</c>. (RFC 6750 §3.1 lets a server omit the error code when no
+    /// token was sent; the product spec asks for <c>invalid_token</c> there too, which clients handle alike.)
     /// </summary>
     private static async Task<IResult> UserInfo(HttpContext http, UserInfoEndpoint endpoint)
     {
@@ -94,21 +95,18 @@ public static class ProtocolEndpoints
         if (token is null && HttpMethods.IsPost(http.Request.Method) && http.Request.HasFormContentType)
         {
             var form = await HttpParameters.FromFormAsync(http.Request, http.RequestAborted);
-            if (!form.Succeeded) return Challenge(http, form.Error with { Status = 400 });
+            if (!form.Succeeded) return Challenge(http, form.Error);
             token = form.Value["access_token"];
         }
-        if (string.IsNullOrEmpty(token))
-        {
-            http.Response.Headers.WWWAuthenticate = "Bearer realm=\"IdentityServer\"";
-            return Results.StatusCode(401);
-        }
+        if (string.IsNullOrEmpty(token)) return Challenge(http, OAuthError.InvalidToken("No access token was presented."));
         var result = await endpoint.HandleAsync(token, http.RequestAborted);
         return result.Succeeded ? Results.Json(result.Value) : Challenge(http, result.Error);
     }
 
+    /// <summary>The RFC 6750 §3 challenge: <c>WWW-Authenticate: Bearer</c> with the error code and a header-safe description, and the same as a JSON body.</summary>
     private static IResult Challenge(HttpContext http, OAuthError error)
     {
-        http.Response.Headers.WWWAuthenticate = $"Bearer realm=\"IdentityServer\", error=\"{error.Error}\", error_description=\"{error.Description?.Replace("\"", "'")}\"";
-        return Results.Json(new Dictionary<string, string?> { ["error"] = error.Error, ["error_description"] = error.Description }, statusCode: error.Status);
+        http.Response.Headers.WWWAuthenticate = $"Bearer realm=\"IdentityServer\", error=\"{error.Error}\", error_description=\"{error.SafeDescription}\"";
+        return Results.Json(new Dictionary<string, string?> { ["error"] = error.Error, ["error_description"] = error.SafeDescription }, statusCode: error.Status);
     }
 }

@@ -21,8 +21,10 @@ namespace IdentityServer.Pages;
 /// </summary>
 [Authorize]
 public sealed class ConsentModel(AuthorizeRequestValidator validator, IConsentStore consents, ScopeCatalog catalog,
-    IdentityServerOptions options, TimeProvider time, ILogger<ConsentModel> logger) : PageModel
+    IdentityServerOptions options, InteractionTickets tickets, TimeProvider time, ILogger<ConsentModel> logger) : PageModel
 {
+    private OAuthParameters? _parameters;
+
     [BindProperty(SupportsGet = true)] public string? ReturnUrl { get; set; }
     public string? Problem { get; private set; }
     public string ClientName { get; private set; } = "";
@@ -49,7 +51,8 @@ public sealed class ConsentModel(AuthorizeRequestValidator validator, IConsentSt
         {
             await consents.GrantConsentAsync(session.SubjectId, request.Client.ClientId, request.Scopes, time.GetUtcNow(), HttpContext.RequestAborted);
             logger.LogInformation("Consent given by {SubjectId} to {ClientId}", session.SubjectId, request.Client.ClientId);
-            return LocalRedirect(ReturnUrl!);
+            var ticket = tickets.Issue("consent", AuthorizeEndpoint.ConsentBinding(request, session.SubjectId));
+            return LocalRedirect(AuthorizeEndpoint.ReturnUrl(_parameters!, (InteractionTickets.ConsentParameter, ticket)));
         }
         logger.LogInformation("Consent denied by {SubjectId} to {ClientId}", session.SubjectId, request.Client.ClientId);
         var result = AuthorizeResponder.Error(HttpContext, options, request.RedirectUri, request.ResponseMode,
@@ -67,7 +70,8 @@ public sealed class ConsentModel(AuthorizeRequestValidator validator, IConsentSt
         }
         var query = QueryHelpers.ParseQuery(ReturnUrl[EndpointPaths.Authorize.Length..]);
         var parsed = OAuthParameters.Parse(query.Select(kv => KeyValuePair.Create(kv.Key, (IReadOnlyList<string?>)kv.Value.ToArray())));
-        if (!parsed.Succeeded) { Problem = parsed.Error.Description; return null; }
+        if (!parsed.Succeeded) { Problem = parsed.Error.SafeDescription; return null; }
+        _parameters = parsed.Value;
         var v = await validator.ValidateAsync(parsed.Value, HttpContext.RequestAborted);
         if (v.Request is null) { Problem = v.Error?.Description ?? "The request is invalid."; return null; }
         return v.Request;

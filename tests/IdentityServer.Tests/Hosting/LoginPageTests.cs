@@ -51,8 +51,8 @@ public sealed class LoginPageTests(IdentityServerFactory factory) : IClassFixtur
         var d = new OidcDriver(factory.CreateBrowser());
         var wrong = await (await d.SubmitLoginAsync(UserName, "not-the-password-at-all")).Content.ReadAsStringAsync();
         var unknown = await (await d.SubmitLoginAsync("nobody-here", "not-the-password-at-all")).Content.ReadAsStringAsync();
-        Assert.Contains("The user name or password is incorrect.", wrong);
-        Assert.Contains("The user name or password is incorrect.", unknown);
+        Assert.Contains(IdentityServer.Pages.Account.LoginModel.FailureMessage, wrong);
+        Assert.Contains(IdentityServer.Pages.Account.LoginModel.FailureMessage, unknown);
     }
 
     [Fact]
@@ -64,7 +64,26 @@ public sealed class LoginPageTests(IdentityServerFactory factory) : IClassFixtur
             Assert.Equal(HttpStatusCode.OK, (await d.SubmitLoginAsync(UserName, $"wrong-password-{i}-xxxx")).StatusCode);
         var r = await d.SubmitLoginAsync(UserName, Password);
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
-        Assert.Contains("locked", await r.Content.ReadAsStringAsync());
+        Assert.Contains("locked after too many failed attempts", await r.Content.ReadAsStringAsync());
+        Assert.DoesNotContain(r.Headers.TryGetValues("Set-Cookie", out var c) ? c : [], x => x.StartsWith("__Host-idsrv="));
+        // Still locked 14 minutes later; the lockout lasts 15.
+        var p = OidcDriver.AuthorizeParameters(OidcDriver.NewVerifier());
+        p["prompt"] = "none";
+        Assert.Equal("login_required", OidcDriver.RedirectQuery(await d.AuthorizeAsync(p))["error"]);
+    }
+
+    [Fact]
+    public async Task SharedEmail_LoginByEmail_FailsCleanly_ByUserNameWorks()
+    {
+        using var own = new IdentityServerFactory();
+        own.Settings["IdentityServer:Users:1:UserName"] = "alice2";
+        own.Settings["IdentityServer:Users:1:Email"] = UserEmail;
+        own.Settings["IdentityServer:Users:1:Password"] = Password;
+        var d = new OidcDriver(own.CreateBrowser());
+        var r = await d.SubmitLoginAsync(UserEmail, Password);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Contains(IdentityServer.Pages.Account.LoginModel.FailureMessage, await r.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Redirect, (await d.SubmitLoginAsync("alice2", Password)).StatusCode);
     }
 
     [Fact]

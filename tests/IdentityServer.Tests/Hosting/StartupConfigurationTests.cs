@@ -32,6 +32,18 @@ public sealed class StartupConfigurationTests
         Assert.Equal(issuer, json.Str("issuer"));
     }
 
+    [Theory]
+    [InlineData("IdentityServer:Issuer", "https://localhost/idp", "path")]
+    [InlineData("IdentityServer:Lifetimes:AuthorizationCodeSeconds", "120", "AuthorizationCodeSeconds")]
+    [InlineData("IdentityServer:Clients:0:RedirectUris:0", "javascript:alert(1)", "javascript")]
+    public void UnsafeSetting_RefusedAtStartup_NamingTheKey(string key, string value, string expected)
+    {
+        using var factory = new IdentityServerFactory();
+        factory.Settings[key] = value;
+        var ex = Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateBrowser());
+        Assert.Contains(expected, ex.Message);
+    }
+
     [Fact]
     public void UnknownGrantTypeInConfiguration_RefusedAtStartup()
     {
@@ -45,7 +57,7 @@ public sealed class StartupConfigurationTests
     public void ShortClientSecretInConfiguration_RefusedAtStartup()
     {
         using var factory = new IdentityServerFactory();
-        factory.Settings["IdentityServer:Clients:4:ClientSecret"] = "short";
+        factory.Settings["IdentityServer:Clients:4:ClientSecret"] = new string('x', 42);
         var ex = Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateBrowser());
         Assert.Contains("ClientSecret", ex.Message);
     }

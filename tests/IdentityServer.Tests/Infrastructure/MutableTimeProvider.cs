@@ -1,9 +1,15 @@
+using System.Diagnostics;
+
 namespace IdentityServer.Tests.Infrastructure;
 
-/// <summary>A clock the test moves forward; starts at the real current time.</summary>
+/// <summary>A clock that runs like the real one (from the real current time) and that a test can move forward.</summary>
 public sealed class MutableTimeProvider : TimeProvider
 {
-    private DateTimeOffset _now = DateTimeOffset.UtcNow;
-    public override DateTimeOffset GetUtcNow() => _now;
-    public void Advance(TimeSpan by) => _now = _now.Add(by);
+    private readonly DateTimeOffset _start = DateTimeOffset.UtcNow;
+    private readonly Stopwatch _running = Stopwatch.StartNew();
+    private long _offsetTicks;
+
+    public override DateTimeOffset GetUtcNow() => _start + _running.Elapsed + TimeSpan.FromTicks(Interlocked.Read(ref _offsetTicks));
+
+    public void Advance(TimeSpan by) => Interlocked.Add(ref _offsetTicks, by.Ticks);
 }

@@ -18,7 +18,7 @@ public sealed record InteractionDecision(InteractionKind Kind, Errors.OAuthError
 
 /// <summary>The signed-in person as the authorization endpoint sees it.</summary>
 /// <param name="SubjectId">The <c>sub</c>.</param>
-/// <param name="AuthTime">When they authenticated.</param>
+/// <param name="AuthTime">When they authenticated (full precision; tokens carry it in whole seconds).</param>
 /// <param name="Amr">How they authenticated (RFC 8176).</param>
 /// <param name="SessionId">The server session id (<c>sid</c>).</param>
 public sealed record EndUserSession(string SubjectId, DateTimeOffset AuthTime, IReadOnlyList<string> Amr, string? SessionId);
@@ -26,27 +26,33 @@ public sealed record EndUserSession(string SubjectId, DateTimeOffset AuthTime, I
 /// <summary>
 /// Decides between login, consent and issuing a code (OpenID Connect Core §3.1.2.3–§3.1.2.4):
 /// <list type="number">
-/// <item>no session, <c>prompt=login</c>, or <c>max_age</c> exceeded → login; with <c>prompt=none</c> → <c>login_required</c></item>
-/// <item>client requires consent and (<c>prompt=consent</c> or some scope not yet consented) → consent; with <c>prompt=none</c> → <c>consent_required</c></item>
+/// <item>no session → login. Unless the person signed in after this request asked for it (see <c>reauthenticatedSince</c>):
+/// <c>prompt=login</c> or <c>select_account</c>, or <c>max_age</c> exceeded → login. With <c>prompt=none</c> → <c>login_required</c></item>
+/// <item>unless consent was just given for this request: <c>prompt=consent</c>, or a client that requires consent with a scope not yet
+/// consented → consent. With <c>prompt=none</c> → <c>consent_required</c></item>
 /// <item>otherwise issue the code</item>
 /// </list>
 /// </summary>
 public static class AuthorizeInteraction
 {
-    /// <summary>Applies the rules above. <paramref name="now"/> is compared with <see cref="EndUserSession.AuthTime"/> in whole seconds.</summary>
-    public static InteractionDecision Decide(AuthorizeRequest request, EndUserSession? session, IReadOnlySet<string> consentedScopes, DateTimeOffset now)
+    /// <summary>Applies the rules above; <c>max_age</c> is compared in whole seconds against <paramref name="now"/>.</summary>
+    /// <param name="reauthenticatedSince">When the endpoint last sent this request to the login page; a session that authenticated after it satisfies <c>prompt=login</c> and <c>max_age</c>.</param>
+    /// <param name="consentGiven">True when the person consented on the consent page for this very request.</param>
+    public static InteractionDecision Decide(AuthorizeRequest request, EndUserSession? session, IReadOnlySet<string> consentedScopes,
+        DateTimeOffset now, DateTimeOffset? reauthenticatedSince = null, bool consentGiven = false)
     {
         var none = request.Prompt.Contains("none");
+        var fresh = session is not null && reauthenticatedSince is { } since && session.AuthTime > since;
         var needsLogin = session is null
-            || request.Prompt.Contains("login")
-            || (request.MaxAge is { } maxAge && (now - session.AuthTime).TotalSeconds > maxAge);
+            || (!fresh && (request.Prompt.Contains("login") || request.Prompt.Contains("select_account")
+                || (request.MaxAge is { } maxAge && (long)(now - session.AuthTime).TotalSeconds > maxAge)));
         if (needsLogin)
             return none
                 ? new(InteractionKind.Error, Errors.OAuthError.LoginRequired("The end-user must sign in."))
                 : new(InteractionKind.Login);
 
-        var needsConsent = request.Client.RequireConsent
-            && (request.Prompt.Contains("consent") || request.Scopes.Any(s => !consentedScopes.Contains(s)));
+        var needsConsent = !consentGiven
+            && (request.Prompt.Contains("consent") || (request.Client.RequireConsent && request.Scopes.Any(s => !consentedScopes.Contains(s))));
         if (needsConsent)
             return none
                 ? new(InteractionKind.Error, Errors.OAuthError.ConsentRequired("The end-user must consent."))

@@ -26,7 +26,7 @@ namespace IdentityServer.Protocol.Endpoints.Authorize;
 /// </summary>
 public sealed class AuthorizeRequestValidator(IClientStore clients, ScopeCatalog catalog)
 {
-    private static readonly HashSet<string> KnownPrompts = ["none", "login", "consent"];
+    private static readonly HashSet<string> KnownPrompts = ["none", "login", "consent", "select_account"];
 
     /// <summary>Validates <paramref name="p"/>; see the class summary for the rule order.</summary>
     public async Task<AuthorizeValidation> ValidateAsync(OAuthParameters p, CancellationToken ct = default)
@@ -107,8 +107,8 @@ public sealed class AuthorizeRequestValidator(IClientStore clients, ScopeCatalog
                 return OAuthError.InvalidScope($"The client may not request the scope '{s}'.");
         }
         var isOpenId = requested.Contains(Scopes.OpenId);
-        if (!isOpenId && requested.Any(s => s is Scopes.Profile or Scopes.Email))
-            return OAuthError.InvalidScope("The profile and email scopes need the openid scope.");
+        if (!isOpenId && requested.Any(Scopes.Identity.Contains))
+            return OAuthError.InvalidScope("The profile, email and offline_access scopes need the openid scope.");
         scopes = requested;
 
         // 8. PKCE

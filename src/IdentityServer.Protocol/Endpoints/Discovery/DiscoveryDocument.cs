@@ -36,7 +36,7 @@ public static class DiscoveryDocument
             ["token_endpoint_auth_methods_supported"] = new[] { "client_secret_basic", "client_secret_post", "none" },
             ["code_challenge_methods_supported"] = new[] { "S256" },
             ["claims_supported"] = new[] { "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid", "name", "preferred_username", "email", "email_verified" },
-            ["prompt_values_supported"] = new[] { "none", "login", "consent" },
+            ["prompt_values_supported"] = new[] { "none", "login", "consent", "select_account" },
             ["authorization_response_iss_parameter_supported"] = true,
             ["request_parameter_supported"] = false,
             ["request_uri_parameter_supported"] = false,

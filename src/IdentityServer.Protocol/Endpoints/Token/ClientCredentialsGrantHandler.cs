@@ -28,6 +28,7 @@ public sealed class ClientCredentialsGrantHandler(ScopeCatalog catalog, TokenIss
         if (p["scope"] is { } requested)
         {
             scopes = Scopes.Parse(requested);
+            if (scopes.Count == 0) return OAuthError.InvalidScope("The scope parameter is empty.");
             foreach (var s in scopes)
             {
                 if (!catalog.ApiScopeNames.Contains(s))

@@ -15,14 +15,15 @@ namespace IdentityServer.Protocol.Endpoints.Token;
 /// <item>issued to this client (<c>invalid_grant</c>)</item>
 /// <item>not rotated before: reuse of a rotated token revokes the whole grant family (<c>invalid_grant</c>)</item>
 /// <item>not expired (sliding and absolute) and its grant active (<c>invalid_grant</c>)</item>
-/// <item>an optional <c>scope</c> is a subset of the granted scopes (<c>invalid_scope</c>, RFC 6749 §6)</item>
+/// <item>an optional <c>scope</c> is a subset of the granted scopes that still names a resource (<c>openid</c> or an API scope), so the
+/// access token has an audience (<c>invalid_scope</c>, RFC 6749 §6, RFC 9068 §2.2)</item>
 /// <item>the end-user still exists and is not locked out (<c>invalid_grant</c>)</item>
 /// <item>atomic rotation in the database; the loser of a race is treated as reuse</item>
 /// </list>
 /// A narrower <c>scope</c> narrows the new access token only; the new refresh token keeps the grant's scopes.
 /// </summary>
 public sealed class RefreshTokenGrantHandler(
-    IGrantStore grants, IUserProfileStore users, TokenIssuer issuer, TimeProvider time, ILogger<RefreshTokenGrantHandler> logger) : ITokenGrantHandler
+    IGrantStore grants, IUserProfileStore users, ScopeCatalog catalog, TokenIssuer issuer, TimeProvider time, ILogger<RefreshTokenGrantHandler> logger) : ITokenGrantHandler
 {
     /// <inheritdoc />
     public string GrantType => GrantTypes.RefreshToken;
@@ -51,6 +52,8 @@ public sealed class RefreshTokenGrantHandler(
             var narrower = Scopes.Parse(requested);
             if (narrower.Count == 0 || narrower.Any(s => !grant.Scopes.Contains(s)))
                 return OAuthError.InvalidScope("The requested scope exceeds the scope originally granted.");
+            if (!narrower.Any(s => s == Scopes.OpenId || catalog.ApiScopeNames.Contains(s)))
+                return OAuthError.InvalidScope("The requested scope names no resource: include openid or an API scope.");
             scopes = narrower;
         }
 

@@ -6,12 +6,14 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.EntityFrameworkCore;
 
 namespace IdentityServer.Pages.Account;
 
 /// <summary>
 /// Password sign-in with Identity's lockout (5 failures → 15 minutes). The person may type a user name or an
-/// e-mail address. Failures say the same thing whether the user exists or not; the log records why.
+/// e-mail address. Every failure (unknown user, wrong password, lockout) shows the same message after the same hashing
+/// work, so the page does not reveal which accounts exist; the log records why.
 /// </summary>
 public sealed class LoginModel(
     UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, IClientStore clients,
@@ -50,31 +52,45 @@ public sealed class LoginModel(
         if (!ModelState.IsValid) return Page();
 
         var name = Input.UserName.Trim();
-        var user = await users.FindByNameAsync(name) ?? (name.Contains('@') ? await users.FindByEmailAsync(name) : null);
+        var user = await users.FindByNameAsync(name) ?? await FindByUniqueEmailAsync(name);
         if (user is null)
         {
+            // Same work as for a real account, so response time does not tell which user names exist.
+            users.PasswordHasher.VerifyHashedPassword(new ApplicationUser(), DummyHash(), Input.Password);
             logger.LogWarning("Sign-in failed: unknown user");
-            ErrorMessage = "The user name or password is incorrect.";
+            ErrorMessage = FailureMessage;
             return Page();
         }
 
         var result = await signIn.CheckPasswordSignInAsync(user, Input.Password, lockoutOnFailure: true);
-        if (result.IsLockedOut)
-        {
-            logger.LogWarning("Sign-in refused for {UserId}: locked out", user.Id);
-            ErrorMessage = "This account is locked after too many failed attempts. Try again later.";
-            return Page();
-        }
         if (!result.Succeeded)
         {
-            logger.LogWarning("Sign-in failed for {UserId}: {Reason}", user.Id, result.IsNotAllowed ? "not allowed" : "wrong password");
-            ErrorMessage = "The user name or password is incorrect.";
+            // One message for wrong password and lockout alike: a distinct lockout text would confirm the account exists.
+            logger.LogWarning("Sign-in failed for {UserId}: {Reason}", user.Id,
+                result.IsLockedOut ? "locked out" : result.IsNotAllowed ? "not allowed" : "wrong password");
+            ErrorMessage = FailureMessage;
             return Page();
         }
 
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SessionClaims.Create(time.GetUtcNow(), "pwd"));
         logger.LogInformation("Sign-in succeeded for {UserId} (pwd)", user.Id);
         return LocalRedirect(SafeReturnUrl());
+    }
+
+    /// <summary>Shown for every failed sign-in.</summary>
+    public const string FailureMessage = "The user name or password is incorrect, or the account is locked after too many failed attempts. Try again later.";
+
+    private static string? _dummyHash;
+
+    private string DummyHash() => _dummyHash ??= users.PasswordHasher.HashPassword(new ApplicationUser(), Guid.NewGuid().ToString());
+
+    /// <summary>The one user with this e-mail address; null when none or several have it (addresses need not be unique).</summary>
+    private async Task<ApplicationUser?> FindByUniqueEmailAsync(string email)
+    {
+        if (!email.Contains('@')) return null;
+        var normalized = users.NormalizeEmail(email);
+        var matches = await users.Users.Where(u => u.NormalizedEmail == normalized).Take(2).ToListAsync(HttpContext.RequestAborted);
+        return matches.Count == 1 ? matches[0] : null;
     }
 
     private string SafeReturnUrl() => !string.IsNullOrEmpty(ReturnUrl) && Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/";

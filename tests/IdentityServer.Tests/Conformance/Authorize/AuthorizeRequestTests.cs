@@ -169,13 +169,42 @@ public sealed class AuthorizeRequestTests(IdentityServerFactory factory) : IClas
     }
 
     [Fact]
-    public async Task PostRequest_IsHandledLikeGet()
+    public async Task PostRequest_SeeOtherToTheSameRequestAsGet_ThenCode()
     {
         await _d.LoginAsync();
         var p = OidcDriver.AuthorizeParameters(OidcDriver.NewVerifier());
         var r = await _d.Http.PostAsync("/connect/authorize", new FormUrlEncodedContent(p!));
-        Assert.Equal(HttpStatusCode.Redirect, r.StatusCode);
-        Assert.True(OidcDriver.RedirectQuery(r).ContainsKey("code"));
+        Assert.Equal(HttpStatusCode.SeeOther, r.StatusCode);
+        var location = r.Headers.Location!.OriginalString;
+        Assert.StartsWith("/connect/authorize?", location);
+        var q = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(location[location.IndexOf('?')..]);
+        Assert.Equal(p["code_challenge"], q["code_challenge"].ToString());
+        Assert.Equal(p["state"], q["state"].ToString());
+        Assert.True(OidcDriver.RedirectQuery(await _d.Http.GetAsync(location)).ContainsKey("code"));
+    }
+
+    [Fact]
+    public async Task PostRequest_RepeatedParameter_ShowsErrorPage()
+    {
+        var body = "client_id=web&client_id=other&response_type=code";
+        var r = await _d.Http.PostAsync("/connect/authorize", new StringContent(body, System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"));
+        await AssertErrorPage(r, "more than once");
+    }
+
+    [Fact]
+    public async Task OfflineAccessWithoutOpenId_RedirectsInvalidScope()
+    {
+        var r = await SignedInAuthorize(p => p["scope"] = "offline_access api1");
+        Assert.Equal("invalid_scope", OidcDriver.RedirectQuery(r)["error"]);
+    }
+
+    [Fact]
+    public async Task ErrorDescription_EchoingInput_IsLimitedToSafeCharacters()
+    {
+        var r = await SignedInAuthorize(p => p["scope"] = "openid caf\u00e9\"x");
+        var q = OidcDriver.RedirectQuery(r);
+        Assert.Equal("invalid_scope", q["error"]);
+        Assert.All(q["error_description"], c => Assert.True(c is ' ' or '!' or (>= '#' and <= '[') or (>= ']' and <= '~'), $"char {(int)c}"));
     }
 
     [Fact]

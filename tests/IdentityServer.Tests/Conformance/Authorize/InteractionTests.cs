@@ -44,29 +44,87 @@ public sealed class InteractionTests(IdentityServerFactory factory) : IClassFixt
         Assert.Equal(p["state"], q["state"]);
     }
 
+    /// <summary>Follows a redirect to the login page: signs in there and returns the authorization response that follows.</summary>
+    private async Task<HttpResponseMessage> SignInAtLoginPage(OidcDriver d, HttpResponseMessage toLogin)
+    {
+        var location = toLogin.Headers.Location!.OriginalString;
+        Assert.StartsWith("/account/login?ReturnUrl=", location);
+        var returnUrl = Uri.UnescapeDataString(location["/account/login?ReturnUrl=".Length..]);
+        var login = await d.SubmitLoginAsync(UserName, Password, returnUrl);
+        Assert.Equal(returnUrl, login.Headers.Location!.OriginalString);
+        return await d.Http.GetAsync(returnUrl);
+    }
+
+    [Theory]
+    [InlineData("login")]
+    [InlineData("select_account")]
+    public async Task PromptLogin_WithSession_AsksForLogin_ThenIssuesCodeWithNewAuthTime(string prompt)
+    {
+        await _d.LoginAsync();
+        factory.Clock.Advance(TimeSpan.FromSeconds(30));
+        var p = OidcDriver.AuthorizeParameters(OidcDriver.NewVerifier());
+        p["prompt"] = prompt;
+        var r = await _d.AuthorizeAsync(p);
+        var final = await SignInAtLoginPage(_d, r);
+        Assert.True(OidcDriver.RedirectQuery(final).ContainsKey("code"));
+    }
+
     [Fact]
-    public async Task PromptLogin_WithSession_AsksForLoginAndDropsPromptFromReturnUrl()
+    public async Task PromptLogin_ReturnUrlWithoutTicket_CannotSkipReauthentication()
     {
         await _d.LoginAsync();
         var p = OidcDriver.AuthorizeParameters(OidcDriver.NewVerifier());
         p["prompt"] = "login";
         var r = await _d.AuthorizeAsync(p);
-        var location = Uri.UnescapeDataString(r.Headers.Location!.OriginalString);
-        Assert.StartsWith("/account/login", location);
-        Assert.DoesNotContain("prompt=", location);
+        var returnUrl = Uri.UnescapeDataString(r.Headers.Location!.OriginalString["/account/login?ReturnUrl=".Length..]);
+        Assert.Contains("prompt=login", returnUrl);
+
+        // Opening the return URL while still signed in with the old session does not yield a code.
+        Assert.StartsWith("/account/login", (await _d.Http.GetAsync(returnUrl)).Headers.Location!.OriginalString);
+        // Nor does the same request without its ticket, or with a ticket made for another request.
+        Assert.StartsWith("/account/login", (await _d.AuthorizeAsync(p)).Headers.Location!.OriginalString);
+        var ticket = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(returnUrl[returnUrl.IndexOf('?')..])["login_ticket"].ToString();
+        await _d.LoginAsync();
+        var other = OidcDriver.AuthorizeParameters(OidcDriver.NewVerifier());
+        other["prompt"] = "login";
+        other["login_ticket"] = ticket;
+        Assert.StartsWith("/account/login", (await _d.AuthorizeAsync(other)).Headers.Location!.OriginalString);
+        other["login_ticket"] = "forged";
+        Assert.StartsWith("/account/login", (await _d.AuthorizeAsync(other)).Headers.Location!.OriginalString);
     }
 
     [Fact]
-    public async Task MaxAgeExceeded_AsksForLogin()
+    public async Task MaxAgeExceeded_AsksForLogin_ThenIssuesCode()
     {
         await _d.LoginAsync();
         factory.Clock.Advance(TimeSpan.FromSeconds(120));
         var p = OidcDriver.AuthorizeParameters(OidcDriver.NewVerifier());
         p["max_age"] = "60";
-        var r = await _d.AuthorizeAsync(p);
-        Assert.StartsWith("/account/login", r.Headers.Location!.OriginalString);
+        var final = await SignInAtLoginPage(_d, await _d.AuthorizeAsync(p));
+        Assert.True(OidcDriver.RedirectQuery(final).ContainsKey("code"));
         p["max_age"] = "3600";
         Assert.True(OidcDriver.RedirectQuery(await _d.AuthorizeAsync(p)).ContainsKey("code"));
+    }
+
+    [Fact]
+    public async Task MaxAgeZero_SignsInOnce_NoLoop()
+    {
+        await _d.LoginAsync();
+        var p = OidcDriver.AuthorizeParameters(OidcDriver.NewVerifier());
+        p["max_age"] = "0";
+        factory.Clock.Advance(TimeSpan.FromSeconds(5));
+        var final = await SignInAtLoginPage(_d, await _d.AuthorizeAsync(p));
+        Assert.True(OidcDriver.RedirectQuery(final).ContainsKey("code"));
+    }
+
+    [Fact]
+    public async Task PromptConsent_ClientWithoutRequireConsent_ShowsConsentPage()
+    {
+        var d = new OidcDriver(factory.CreateBrowser());
+        await d.LoginAsync();
+        var p = OidcDriver.AuthorizeParameters(OidcDriver.NewVerifier());
+        p["prompt"] = "consent";
+        Assert.StartsWith("/consent?ReturnUrl=", (await d.AuthorizeAsync(p)).Headers.Location!.OriginalString);
     }
 
     [Fact]
@@ -85,6 +143,7 @@ public sealed class InteractionTests(IdentityServerFactory factory) : IClassFixt
         var d = new OidcDriver(factory.CreateBrowser());
         await d.LoginAsync();
         var p = OidcDriver.AuthorizeParameters(OidcDriver.NewVerifier(), ConsentClient, scope: "openid email");
+        p["prompt"] = "consent"; // other tests in this class may have remembered consent to these scopes
         var r = await d.AuthorizeAsync(p);
         Assert.StartsWith("/consent?ReturnUrl=", r.Headers.Location!.OriginalString);
         var page = await d.Http.GetAsync(r.Headers.Location);
@@ -116,8 +175,9 @@ public sealed class InteractionTests(IdentityServerFactory factory) : IClassFixt
         {
             ["ReturnUrl"] = returnUrl, ["decision"] = "allow", ["__RequestVerificationToken"] = await OidcDriver.AntiforgeryTokenAsync(page),
         }));
-        Assert.Equal(returnUrl, allow.Headers.Location!.OriginalString);
-        Assert.True(OidcDriver.RedirectQuery(await d.Http.GetAsync(returnUrl)).ContainsKey("code"));
+        var resumed = allow.Headers.Location!.OriginalString;
+        Assert.StartsWith(returnUrl + "&consent_ticket=", resumed);
+        Assert.True(OidcDriver.RedirectQuery(await d.Http.GetAsync(resumed)).ContainsKey("code"));
 
         // Remembered: the same scopes need no second consent, even with prompt=none.
         var again = OidcDriver.AuthorizeParameters(OidcDriver.NewVerifier(), ConsentClient, scope: "openid profile api1");
@@ -129,6 +189,24 @@ public sealed class InteractionTests(IdentityServerFactory factory) : IClassFixt
         var forced = OidcDriver.AuthorizeParameters(OidcDriver.NewVerifier(), ConsentClient, scope: "openid profile");
         forced["prompt"] = "consent";
         Assert.StartsWith("/consent", (await d.AuthorizeAsync(forced)).Headers.Location!.OriginalString);
+    }
+
+    [Fact]
+    public async Task Consent_DoubleAllow_BothSucceed_No5xx()
+    {
+        var d = new OidcDriver(factory.CreateBrowser());
+        await d.LoginAsync();
+        var p = OidcDriver.AuthorizeParameters(OidcDriver.NewVerifier(), ConsentClient, scope: "openid email api1");
+        p["prompt"] = "consent";
+        var r = await d.AuthorizeAsync(p);
+        var page = await d.Http.GetAsync(r.Headers.Location);
+        var returnUrl = Uri.UnescapeDataString(r.Headers.Location!.OriginalString["/consent?ReturnUrl=".Length..]);
+        var token = await OidcDriver.AntiforgeryTokenAsync(page);
+        var posts = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => d.Http.PostAsync("/consent", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["ReturnUrl"] = returnUrl, ["decision"] = "allow", ["__RequestVerificationToken"] = token,
+        }))));
+        Assert.All(posts, x => Assert.Equal(HttpStatusCode.Redirect, x.StatusCode));
     }
 
     [Fact]

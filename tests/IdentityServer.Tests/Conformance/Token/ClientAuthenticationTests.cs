@@ -90,6 +90,10 @@ public sealed class ClientAuthenticationTests(IdentityServerFactory factory) : I
         await Json.ErrorAsync(await ClientCredentials(ServiceClient, ServiceSecret, "openid api1"), HttpStatusCode.BadRequest, "invalid_scope");
 
     [Fact]
+    public async Task ClientCredentials_BlankScope_InvalidScope() =>
+        await Json.ErrorAsync(await ClientCredentials(ServiceClient, ServiceSecret, "   "), HttpStatusCode.BadRequest, "invalid_scope");
+
+    [Fact]
     public async Task ClientCredentials_NoScope_GetsAllowedApiScopes() =>
         Assert.Equal("api1", (await Json.OkAsync(await ClientCredentials(ServiceClient, ServiceSecret, null))).Str("scope"));
 

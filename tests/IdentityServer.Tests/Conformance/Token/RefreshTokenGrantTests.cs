@@ -52,6 +52,14 @@ public sealed class RefreshTokenGrantTests(IdentityServerFactory factory) : ICla
     }
 
     [Fact]
+    public async Task NarrowedToNoResource_InvalidScope()
+    {
+        var first = await _d.SignInAndGetTokensAsync();
+        await Json.ErrorAsync(await _d.RefreshAsync(first.Str("refresh_token"), scope: "offline_access"), HttpStatusCode.BadRequest, "invalid_scope");
+        await Json.OkAsync(await _d.RefreshAsync(first.Str("refresh_token"), scope: "api1"));
+    }
+
+    [Fact]
     public async Task TokenOfAnotherClient_InvalidGrant()
     {
         var first = await _d.SignInAndGetTokensAsync();

@@ -39,13 +39,36 @@ public sealed class UserInfoTests(IdentityServerFactory factory) : IClassFixture
     }
 
     [Fact]
-    public async Task NoToken_401_BearerChallengeWithoutErrorCode()
+    public async Task NoToken_401InvalidToken()
     {
         var r = await _d.UserInfoAsync(null);
         Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
         var challenge = r.Headers.WwwAuthenticate.ToString();
         Assert.StartsWith("Bearer", challenge);
-        Assert.DoesNotContain("error=", challenge);
+        Assert.Contains("error=\"invalid_token\"", challenge);
+    }
+
+    [Fact]
+    public async Task BasicSchemeInsteadOfBearer_401InvalidToken()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "/connect/userinfo");
+        request.Headers.Authorization = new("Basic", "dXNlcjpwYXNz");
+        var r = await _d.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
+        Assert.Contains("error=\"invalid_token\"", r.Headers.WwwAuthenticate.ToString());
+    }
+
+    [Fact]
+    public async Task PostWithRepeatedHostileFormKey_400InvalidRequest_HeaderStaysClean()
+    {
+        var body = "a%0D%0AX-Injected%3A%201=1&a%0D%0AX-Injected%3A%201=2";
+        var r = await _d.Http.PostAsync("/connect/userinfo", new StringContent(body, System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"));
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        var challenge = r.Headers.WwwAuthenticate.ToString();
+        Assert.Contains("error=\"invalid_request\"", challenge);
+        Assert.DoesNotContain("\r", challenge);
+        Assert.DoesNotContain("\n", challenge);
+        Assert.False(r.Headers.Contains("X-Injected"));
     }
 
     [Fact]

@@ -1,0 +1,48 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.DataProtection;
+
+namespace IdentityServer.Http;
+
+/// <summary>
+/// Proof, carried in the authorization request's return URL, that the login or consent step the endpoint demanded
+/// has happened. The original <c>prompt</c> and <c>max_age</c> stay in the URL, so nobody can skip re-authentication
+/// by opening a trimmed URL (OpenID Connect Core §3.1.2.1); the ticket says when the demand was made and is sealed
+/// with Data Protection, bound to the request's <c>code_challenge</c> (and, for consent, the subject), and expires
+/// after <see cref="Lifetime"/>.
+/// </summary>
+public sealed class InteractionTickets(IDataProtectionProvider dataProtection, TimeProvider time)
+{
+    /// <summary>Query parameter of the login ticket.</summary>
+    public const string LoginParameter = "login_ticket";
+
+    /// <summary>Query parameter of the consent ticket.</summary>
+    public const string ConsentParameter = "consent_ticket";
+
+    /// <summary>How long a ticket is honoured (15 minutes).</summary>
+    public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(15);
+
+    private readonly IDataProtector _protector = dataProtection.CreateProtector("IdentityServer.InteractionTicket.v1");
+
+    /// <summary>A sealed ticket of <paramref name="kind"/> (<c>login</c> or <c>consent</c>) for the request with <paramref name="binding"/>, issued now.</summary>
+    public string Issue(string kind, string binding) =>
+        _protector.Protect($"{kind}|{time.GetUtcNow().UtcTicks.ToString(CultureInfo.InvariantCulture)}|{Bind(binding)}");
+
+    /// <summary>When a valid, unexpired ticket of <paramref name="kind"/> for <paramref name="binding"/> was issued; null otherwise (absent, forged, expired, other request).</summary>
+    public DateTimeOffset? IssuedAt(string? ticket, string kind, string binding)
+    {
+        if (string.IsNullOrEmpty(ticket)) return null;
+        string payload;
+        try { payload = _protector.Unprotect(ticket); }
+        catch (CryptographicException) { return null; }
+        var parts = payload.Split('|');
+        if (parts.Length != 3 || parts[0] != kind || parts[2] != Bind(binding)
+            || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var ticks)
+            || ticks > DateTimeOffset.MaxValue.UtcTicks)
+            return null;
+        var issued = new DateTimeOffset(ticks, TimeSpan.Zero);
+        return time.GetUtcNow() - issued <= Lifetime ? issued : null;
+    }
+
+    private static string Bind(string binding) => Convert.ToHexString(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(binding)));
+}
