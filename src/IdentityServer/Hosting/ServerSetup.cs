@@ -123,6 +123,7 @@ public static class ServerSetup
     public static WebApplication UsePipeline(this WebApplication app)
     {
         app.UseForwardedHeaders();
+        app.UseMiddleware<RequireHttpsMiddleware>();
         // Machine endpoints answer an unexpected failure with a JSON server_error (detail only in the log) and keep
         // their exact status codes; people (pages and the authorization endpoint) get readable pages.
         app.UseWhen(IsMachineEndpoint, b => b.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteServerErrorAsync }));
