@@ -15,6 +15,7 @@ using IdentityServer.Protocol.Tokens;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace IdentityServer.Hosting;
@@ -26,7 +27,7 @@ public static class ServerSetup
     public static WebApplicationBuilder CreateBuilder(string[] args)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = DefaultContentRoot(args) });
-        AddServices(builder.Services, builder.Configuration, builder.Environment);
+        AddServices(builder.Services, builder.Configuration);
         return builder;
     }
 
@@ -41,13 +42,13 @@ public static class ServerSetup
             : AppContext.BaseDirectory;
 
     /// <summary>Registers protocol, storage, Identity, Razor Pages and the start-up initializer.</summary>
-    public static void AddServices(IServiceCollection services, IConfiguration configuration, IHostEnvironment environment)
+    public static void AddServices(IServiceCollection services, IConfiguration configuration)
     {
         services.AddOptions<IdentityServerOptions>().Bind(configuration.GetSection(IdentityServerOptions.SectionName)).ValidateOnStart();
         services.AddSingleton<IValidateOptions<IdentityServerOptions>, IdentityServerOptionsValidator>();
         services.AddSingleton(sp => sp.GetRequiredService<IOptions<IdentityServerOptions>>().Value);
         services.AddIdentityServerDatabase();
-        services.TryAddSingletonTimeProvider();
+        services.TryAddSingleton(TimeProvider.System);
 
         // Data Protection: key ring in the database, shared by every node.
         services.AddDataProtection().SetApplicationName("IdentityServer");
@@ -98,7 +99,6 @@ public static class ServerSetup
         services.AddScoped<ConfigurationSeeder>();
         services.AddHostedService<StartupInitializer>();
         services.AddRazorPages();
-        services.AddProblemDetails();
     }
 
     /// <summary>Token, userinfo, discovery and JWKS: endpoints whose callers are programs.</summary>
@@ -112,11 +112,6 @@ public static class ServerSetup
         c.Response.StatusCode = StatusCodes.Status500InternalServerError;
         var error = Protocol.Errors.OAuthError.ServerError();
         return c.Response.WriteAsJsonAsync(new Dictionary<string, string> { ["error"] = error.Error, ["error_description"] = error.SafeDescription! });
-    }
-
-    private static void TryAddSingletonTimeProvider(this IServiceCollection services)
-    {
-        if (!services.Any(d => d.ServiceType == typeof(TimeProvider))) services.AddSingleton(TimeProvider.System);
     }
 
     /// <summary>Configures middleware and maps endpoints and pages.</summary>

@@ -23,8 +23,6 @@ namespace IdentityServer.Pages;
 public sealed class ConsentModel(AuthorizeRequestValidator validator, IConsentStore consents, ScopeCatalog catalog,
     IdentityServerOptions options, InteractionTickets tickets, TimeProvider time, ILogger<ConsentModel> logger) : PageModel
 {
-    private OAuthParameters? _parameters;
-
     [BindProperty(SupportsGet = true)] public string? ReturnUrl { get; set; }
     public string? Problem { get; private set; }
     public string ClientName { get; private set; } = "";
@@ -33,8 +31,7 @@ public sealed class ConsentModel(AuthorizeRequestValidator validator, IConsentSt
     /// <summary>Shows the client and the scopes it asks for.</summary>
     public async Task OnGetAsync()
     {
-        var request = await LoadAsync();
-        if (request is null) return;
+        if (await LoadAsync() is not var (request, _)) return;
         ClientName = request.Client.DisplayName ?? request.Client.ClientId;
         ScopeDescriptions.AddRange(request.Scopes.Select(Describe));
     }
@@ -42,8 +39,7 @@ public sealed class ConsentModel(AuthorizeRequestValidator validator, IConsentSt
     /// <summary><c>decision=allow</c> remembers consent and resumes the request; anything else returns <c>access_denied</c>.</summary>
     public async Task<IActionResult> OnPostAsync(string? decision)
     {
-        var request = await LoadAsync();
-        if (request is null) return Page();
+        if (await LoadAsync() is not var (request, parameters)) return Page();
         var session = SessionClaims.FromPrincipal(User);
         if (session is null) return Challenge();
 
@@ -52,7 +48,7 @@ public sealed class ConsentModel(AuthorizeRequestValidator validator, IConsentSt
             await consents.GrantConsentAsync(session.SubjectId, request.Client.ClientId, request.Scopes, time.GetUtcNow(), HttpContext.RequestAborted);
             logger.LogInformation("Consent given by {SubjectId} to {ClientId}", session.SubjectId, request.Client.ClientId);
             var ticket = tickets.Issue("consent", AuthorizeEndpoint.ConsentBinding(request, session.SubjectId));
-            return LocalRedirect(AuthorizeEndpoint.ReturnUrl(_parameters!, (InteractionTickets.ConsentParameter, ticket)));
+            return LocalRedirect(AuthorizeEndpoint.ReturnUrl(parameters, (InteractionTickets.ConsentParameter, ticket)));
         }
         logger.LogInformation("Consent denied by {SubjectId} to {ClientId}", session.SubjectId, request.Client.ClientId);
         var result = AuthorizeResponder.Error(HttpContext, options, request.RedirectUri, request.ResponseMode,
@@ -61,7 +57,8 @@ public sealed class ConsentModel(AuthorizeRequestValidator validator, IConsentSt
         return new EmptyResult();
     }
 
-    private async Task<AuthorizeRequest?> LoadAsync()
+    /// <summary>The re-validated request and its parameters, or null with <see cref="Problem"/> set.</summary>
+    private async Task<(AuthorizeRequest Request, OAuthParameters Parameters)?> LoadAsync()
     {
         if (string.IsNullOrEmpty(ReturnUrl) || !ReturnUrl.StartsWith(EndpointPaths.Authorize + "?", StringComparison.Ordinal))
         {
@@ -71,10 +68,9 @@ public sealed class ConsentModel(AuthorizeRequestValidator validator, IConsentSt
         var query = QueryHelpers.ParseQuery(ReturnUrl[EndpointPaths.Authorize.Length..]);
         var parsed = OAuthParameters.Parse(query.Select(kv => KeyValuePair.Create(kv.Key, (IReadOnlyList<string?>)kv.Value.ToArray())));
         if (!parsed.Succeeded) { Problem = parsed.Error.SafeDescription; return null; }
-        _parameters = parsed.Value;
         var v = await validator.ValidateAsync(parsed.Value, HttpContext.RequestAborted);
-        if (v.Request is null) { Problem = v.Error?.Description ?? "The request is invalid."; return null; }
-        return v.Request;
+        if (v.Request is null) { Problem = v.Error?.SafeDescription ?? "The request is invalid."; return null; }
+        return (v.Request, parsed.Value);
     }
 
     private string Describe(string scope) => scope switch
