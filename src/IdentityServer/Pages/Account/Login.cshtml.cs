@@ -65,7 +65,9 @@ public sealed class LoginModel(
         var result = await signIn.CheckPasswordSignInAsync(user, Input.Password, lockoutOnFailure: true);
         if (!result.Succeeded)
         {
-            // One message for wrong password and lockout alike: a distinct lockout text would confirm the account exists.
+            // One message, and the same hashing work, for wrong password and lockout alike (Identity skips the hash
+            // for a locked account): a distinct answer would confirm the account exists.
+            if (result.IsLockedOut) users.PasswordHasher.VerifyHashedPassword(user, DummyHash(), Input.Password);
             logger.LogWarning("Sign-in failed for {UserId}: {Reason}", user.Id,
                 result.IsLockedOut ? "locked out" : result.IsNotAllowed ? "not allowed" : "wrong password");
             ErrorMessage = FailureMessage;
