@@ -95,10 +95,9 @@ public sealed class EfGrantStore(IdentityServerDbContext db) : IGrantStore
     /// <inheritdoc />
     public async Task<bool> IsAccessTokenActiveAsync(string jti, CancellationToken ct = default)
     {
-        var token = await db.AccessTokens.AsNoTracking().FirstOrDefaultAsync(x => x.Jti == jti, ct);
-        if (token is null || token.RevokedAt is not null) return false;
-        if (token.GrantId is null) return true;
-        return await db.Grants.AnyAsync(g => g.Id == token.GrantId && g.RevokedAt == null, ct);
+        // One round trip: the token's own flag, and its grant's (which also covers a token stored while its grant was being revoked).
+        return await db.AccessTokens.AnyAsync(t => t.Jti == jti && t.RevokedAt == null
+            && (t.GrantId == null || db.Grants.Any(g => g.Id == t.GrantId && g.RevokedAt == null)), ct);
     }
 
     private async Task SaveAsync(CancellationToken ct)

@@ -83,44 +83,26 @@ public sealed class AuthorizeRequestTests(IdentityServerFactory factory) : IClas
     public async Task LoopbackRedirectUri_OtherPath_ShowsErrorPage() =>
         await AssertErrorPage(await SignedInAuthorize(p => p["redirect_uri"] = "http://127.0.0.1:51234/other"), "not registered");
 
-    [Fact]
-    public async Task MissingCodeChallenge_RedirectsInvalidRequest()
+    /// <summary>After the redirect URI is verified, each bad parameter is sent back to the client with state and iss, and no code.</summary>
+    [Theory]
+    [InlineData("code_challenge", null, "invalid_request")]                      // PKCE required (RFC 9700 §2.1.1)
+    [InlineData("code_challenge_method", null, "invalid_request")]               // absent means plain (RFC 7636 §4.3)
+    [InlineData("code_challenge_method", "plain", "invalid_request")]            // S256 only
+    [InlineData("response_type", "token", "unsupported_response_type")]          // no implicit grant
+    [InlineData("scope", "openid admin.everything", "invalid_scope")]            // unknown scope
+    [InlineData("scope", "offline_access api1", "invalid_scope")]                // identity scope without openid
+    [InlineData("request", "eyJhbGciOiJub25lIn0.e30.", "request_not_supported")] // OIDC Core §6
+    [InlineData("prompt", "none login", "invalid_request")]                      // none must stand alone
+    [InlineData("max_age", "-1", "invalid_request")]                             // non-negative integer
+    public async Task BadParameter_RedirectsErrorWithStateAndIss(string name, string? value, string error)
     {
         string? state = null;
-        var r = await SignedInAuthorize(p => { p.Remove("code_challenge"); p.Remove("code_challenge_method"); state = p["state"]; });
-        AssertRedirectError(r, "invalid_request", state);
-    }
-
-    [Fact]
-    public async Task PlainCodeChallengeMethod_RedirectsInvalidRequest()
-    {
-        string? state = null;
-        var r = await SignedInAuthorize(p => { p["code_challenge_method"] = "plain"; p["code_challenge"] = OidcDriver.NewVerifier(); state = p["state"]; });
-        AssertRedirectError(r, "invalid_request", state);
-    }
-
-    [Fact]
-    public async Task MissingCodeChallengeMethod_RedirectsInvalidRequest()
-    {
-        string? state = null;
-        var r = await SignedInAuthorize(p => { p.Remove("code_challenge_method"); state = p["state"]; });
-        AssertRedirectError(r, "invalid_request", state);
-    }
-
-    [Fact]
-    public async Task ResponseTypeToken_RedirectsUnsupportedResponseType()
-    {
-        string? state = null;
-        var r = await SignedInAuthorize(p => { p["response_type"] = "token"; state = p["state"]; });
-        AssertRedirectError(r, "unsupported_response_type", state);
-    }
-
-    [Fact]
-    public async Task UnknownScope_RedirectsInvalidScope()
-    {
-        string? state = null;
-        var r = await SignedInAuthorize(p => { p["scope"] = "openid admin.everything"; state = p["state"]; });
-        AssertRedirectError(r, "invalid_scope", state);
+        var r = await SignedInAuthorize(p =>
+        {
+            if (value is null) p.Remove(name); else p[name] = value;
+            state = p["state"];
+        });
+        AssertRedirectError(r, error, state);
     }
 
     [Fact]
@@ -131,29 +113,8 @@ public sealed class AuthorizeRequestTests(IdentityServerFactory factory) : IClas
     }
 
     [Fact]
-    public async Task RequestObject_RedirectsRequestNotSupported()
-    {
-        var r = await SignedInAuthorize(p => p["request"] = "eyJhbGciOiJub25lIn0.e30.");
-        Assert.Equal("request_not_supported", OidcDriver.RedirectQuery(r)["error"]);
-    }
-
-    [Fact]
     public async Task UnknownResponseMode_ShowsErrorPage() =>
         await AssertErrorPage(await SignedInAuthorize(p => p["response_mode"] = "fragment"), "response_mode");
-
-    [Fact]
-    public async Task PromptNoneWithOthers_RedirectsInvalidRequest()
-    {
-        var r = await SignedInAuthorize(p => p["prompt"] = "none login");
-        Assert.Equal("invalid_request", OidcDriver.RedirectQuery(r)["error"]);
-    }
-
-    [Fact]
-    public async Task NegativeMaxAge_RedirectsInvalidRequest()
-    {
-        var r = await SignedInAuthorize(p => p["max_age"] = "-1");
-        Assert.Equal("invalid_request", OidcDriver.RedirectQuery(r)["error"]);
-    }
 
     [Fact]
     public async Task ValidRequest_RedirectsWithCodeStateAndIss()
@@ -189,13 +150,6 @@ public sealed class AuthorizeRequestTests(IdentityServerFactory factory) : IClas
         var body = "client_id=web&client_id=other&response_type=code";
         var r = await _d.Http.PostAsync("/connect/authorize", new StringContent(body, System.Text.Encoding.ASCII, "application/x-www-form-urlencoded"));
         await AssertErrorPage(r, "more than once");
-    }
-
-    [Fact]
-    public async Task OfflineAccessWithoutOpenId_RedirectsInvalidScope()
-    {
-        var r = await SignedInAuthorize(p => p["scope"] = "offline_access api1");
-        Assert.Equal("invalid_scope", OidcDriver.RedirectQuery(r)["error"]);
     }
 
     [Fact]
