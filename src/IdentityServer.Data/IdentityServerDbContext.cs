@@ -19,6 +19,7 @@ public class IdentityServerDbContext(DbContextOptions<IdentityServerDbContext> o
     public DbSet<AuthorizationCodeEntity> AuthorizationCodes => Set<AuthorizationCodeEntity>();
     public DbSet<RefreshTokenEntity> RefreshTokens => Set<RefreshTokenEntity>();
     public DbSet<AccessTokenEntity> AccessTokens => Set<AccessTokenEntity>();
+    public DbSet<DeviceCodeEntity> DeviceCodes => Set<DeviceCodeEntity>();
     public DbSet<ConsentEntity> Consents => Set<ConsentEntity>();
     public DbSet<SigningKeyEntity> SigningKeys => Set<SigningKeyEntity>();
     public DbSet<DataProtectionKeyEntity> DataProtectionKeys => Set<DataProtectionKeyEntity>();
@@ -98,6 +99,19 @@ public class IdentityServerDbContext(DbContextOptions<IdentityServerDbContext> o
             e.Property(x => x.ClientId).HasMaxLength(200);
             e.Property(x => x.SubjectId).HasMaxLength(450);
             e.HasIndex(x => x.GrantId);
+            e.HasIndex(x => x.ExpiresAt);
+        });
+        b.Entity<DeviceCodeEntity>(e =>
+        {
+            e.ToTable("DeviceCodes");
+            e.Property(x => x.Id).HasMaxLength(64);
+            e.Property(x => x.DeviceCodeHash).HasMaxLength(64);
+            e.Property(x => x.UserCodeHash).HasMaxLength(64);
+            e.Property(x => x.ClientId).HasMaxLength(200);
+            e.Property(x => x.Status).HasMaxLength(16);
+            e.Property(x => x.SubjectId).HasMaxLength(450);
+            e.HasIndex(x => x.DeviceCodeHash).IsUnique();
+            e.HasIndex(x => x.UserCodeHash).IsUnique();
             e.HasIndex(x => x.ExpiresAt);
         });
         b.Entity<ConsentEntity>(e =>

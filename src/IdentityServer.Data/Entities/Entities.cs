@@ -99,6 +99,32 @@ public sealed class AccessTokenEntity
     public DateTimeOffset? RevokedAt { get; set; }
 }
 
+/// <summary>A device authorization (RFC 8628), codes by SHA-256 hash only (table <c>DeviceCodes</c>).</summary>
+public sealed class DeviceCodeEntity
+{
+    /// <summary>Random id used by the verification pages; not secret.</summary>
+    public required string Id { get; set; }
+    /// <summary>SHA-256 of the <c>device_code</c>; unique.</summary>
+    public required string DeviceCodeHash { get; set; }
+    /// <summary>SHA-256 of the normalized <c>user_code</c>; unique.</summary>
+    public required string UserCodeHash { get; set; }
+    public required string ClientId { get; set; }
+    public List<string> Scopes { get; set; } = [];
+    public DateTimeOffset CreatedAt { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+    /// <summary>Current minimum polling interval, seconds.</summary>
+    public int IntervalSeconds { get; set; }
+    public DateTimeOffset? LastPolledAt { get; set; }
+    /// <summary><c>Pending</c>, <c>Approved</c>, <c>Denied</c> or <c>Redeemed</c>.</summary>
+    public required string Status { get; set; }
+    /// <summary>The approving end-user, how and when they signed in; set on approval.</summary>
+    public string? SubjectId { get; set; }
+    public DateTimeOffset? AuthTime { get; set; }
+    public List<string> Amr { get; set; } = [];
+    public DateTimeOffset? DecidedAt { get; set; }
+    public DateTimeOffset? RedeemedAt { get; set; }
+}
+
 /// <summary>Remembered consent of one user for one client (table <c>Consents</c>).</summary>
 public sealed class ConsentEntity
 {

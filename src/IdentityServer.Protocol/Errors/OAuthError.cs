@@ -58,6 +58,15 @@ public sealed record OAuthError(string Error, string? Description = null, int St
     /// <summary>RFC 6750 §3.1: the token lacks a scope the resource requires. 403.</summary>
     public static OAuthError InsufficientScope(string description) => new(OAuthErrorCodes.InsufficientScope, description, 403);
 
+    /// <summary>RFC 8628 §3.5: the end-user has not yet approved or denied the device request; poll again after the interval.</summary>
+    public static OAuthError AuthorizationPending(string description) => new(OAuthErrorCodes.AuthorizationPending, description);
+
+    /// <summary>RFC 8628 §3.5: the client polls too fast; it must add 5 seconds to its interval.</summary>
+    public static OAuthError SlowDown(string description) => new(OAuthErrorCodes.SlowDown, description);
+
+    /// <summary>RFC 8628 §3.5: the device code has expired; the client may start a new device authorization.</summary>
+    public static OAuthError ExpiredToken(string description) => new(OAuthErrorCodes.ExpiredToken, description);
+
     /// <summary>RFC 6749 §4.1.2.1: an unexpected condition; the detail goes only to the log. 500.</summary>
     public static OAuthError ServerError() => new(OAuthErrorCodes.ServerError, "The server encountered an unexpected condition.", 500);
 }
@@ -80,4 +89,7 @@ public static class OAuthErrorCodes
     public const string RequestUriNotSupported = "request_uri_not_supported";
     public const string InvalidToken = "invalid_token";
     public const string InsufficientScope = "insufficient_scope";
+    public const string AuthorizationPending = "authorization_pending";
+    public const string SlowDown = "slow_down";
+    public const string ExpiredToken = "expired_token";
 }

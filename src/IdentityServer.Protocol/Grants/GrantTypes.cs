@@ -8,9 +8,9 @@ public static class GrantTypes
     public const string ClientCredentials = "client_credentials";
     public const string DeviceCode = "urn:ietf:params:oauth:grant-type:device_code";
 
-    /// <summary>Grant types a client may be registered for today.</summary>
+    /// <summary>Grant types a client may be registered for.</summary>
     public static readonly IReadOnlySet<string> Supported = new HashSet<string>(StringComparer.Ordinal)
     {
-        AuthorizationCode, RefreshToken, ClientCredentials,
+        AuthorizationCode, RefreshToken, ClientCredentials, DeviceCode,
     };
 }

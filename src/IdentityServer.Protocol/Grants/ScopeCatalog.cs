@@ -1,3 +1,5 @@
+using IdentityServer.Protocol.Clients;
+using IdentityServer.Protocol.Errors;
 using IdentityServer.Protocol.Options;
 
 namespace IdentityServer.Protocol.Grants;
@@ -27,6 +29,30 @@ public sealed class ScopeCatalog
 
     /// <summary>True when <paramref name="name"/> is an identity scope or an API scope.</summary>
     public bool IsKnown(string name) => Scopes.Identity.Contains(name) || _api.ContainsKey(name);
+
+    /// <summary>
+    /// Checks the scopes of a request on an end-user's behalf (authorization and device authorization requests,
+    /// RFC 6749 §3.3): at least one; each well formed, known and allowed for <paramref name="client"/>; identity
+    /// scopes (<c>profile</c>, <c>email</c>, <c>offline_access</c>) only next to <c>openid</c>. So the access token always
+    /// names a resource (<c>openid</c> or an API scope) as its audience. Null when acceptable, else <c>invalid_scope</c>.
+    /// </summary>
+    public OAuthError? CheckEndUserScopes(IReadOnlyList<string> requested, Client client)
+    {
+        if (requested.Count == 0)
+            return OAuthError.InvalidScope("The scope parameter is missing.");
+        foreach (var s in requested)
+        {
+            if (!Scopes.IsWellFormed(s))
+                return OAuthError.InvalidScope("The scope parameter is malformed.");
+            if (!IsKnown(s))
+                return OAuthError.InvalidScope($"The scope '{s}' is unknown.");
+            if (!client.Scopes.Contains(s, StringComparer.Ordinal))
+                return OAuthError.InvalidScope($"The client may not request the scope '{s}'.");
+        }
+        if (!requested.Contains(Scopes.OpenId) && requested.Any(Scopes.Identity.Contains))
+            return OAuthError.InvalidScope("The profile, email and offline_access scopes need the openid scope.");
+        return null;
+    }
 
     /// <summary>
     /// The audiences of an access token with <paramref name="scopes"/>: each API scope's audience, plus

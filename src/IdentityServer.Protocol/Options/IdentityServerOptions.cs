@@ -12,6 +12,9 @@ public sealed class IdentityServerOptions
     /// <summary>Token and artefact lifetimes.</summary>
     public LifetimeOptions Lifetimes { get; set; } = new();
 
+    /// <summary>Device Authorization Grant settings (RFC 8628).</summary>
+    public DeviceFlowOptions DeviceFlow { get; set; } = new();
+
     /// <summary>Clients declared in configuration; upserted at start-up.</summary>
     public List<ClientOptions> Clients { get; set; } = [];
 
@@ -44,6 +47,25 @@ public sealed class LifetimeOptions
     public int RefreshTokenAbsoluteSeconds { get; set; } = 30 * 24 * 3600;
 }
 
+/// <summary>Device Authorization Grant settings (section <c>IdentityServer:DeviceFlow</c>; RFC 8628).</summary>
+public sealed class DeviceFlowOptions
+{
+    /// <summary>Lifetime of a device code and its user code, seconds: 60 to 1800 (default 600; RFC 8628 §3.2 <c>expires_in</c>).</summary>
+    public int DeviceCodeLifetimeSeconds { get; set; } = 600;
+
+    /// <summary>Minimum seconds between polls, sent as <c>interval</c>: 1 to 60 (default 5; RFC 8628 §3.2). Each <c>slow_down</c> adds 5 for that device code.</summary>
+    public int PollingIntervalSeconds { get; set; } = 5;
+
+    /// <summary>Wrong user codes one client address may enter per <see cref="UserCodeAttemptWindowSeconds"/> (default 20; RFC 8628 §5.1).</summary>
+    public int UserCodeAttemptsPerAddress { get; set; } = 20;
+
+    /// <summary>Wrong user codes one browser session may enter per <see cref="UserCodeAttemptWindowSeconds"/> (default 5).</summary>
+    public int UserCodeAttemptsPerSession { get; set; } = 5;
+
+    /// <summary>The sliding window of the two limits above, seconds (default 300).</summary>
+    public int UserCodeAttemptWindowSeconds { get; set; } = 300;
+}
+
 /// <summary>A client declared in configuration (section <c>IdentityServer:Clients:N</c>).</summary>
 public sealed class ClientOptions
 {
@@ -62,7 +84,7 @@ public sealed class ClientOptions
     /// <summary>Exact post-logout redirection URIs.</summary>
     public List<string> PostLogoutRedirectUris { get; set; } = [];
 
-    /// <summary>Allowed grant types: <c>authorization_code</c>, <c>refresh_token</c>, <c>client_credentials</c>.</summary>
+    /// <summary>Allowed grant types: <c>authorization_code</c>, <c>refresh_token</c>, <c>client_credentials</c>, <c>urn:ietf:params:oauth:grant-type:device_code</c>.</summary>
     public List<string> GrantTypes { get; set; } = [];
 
     /// <summary>Allowed scopes.</summary>

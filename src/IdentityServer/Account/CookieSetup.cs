@@ -14,8 +14,16 @@ namespace IdentityServer.Account;
 public sealed class CookieSetup(IdentityServerOptions options) :
     IConfigureNamedOptions<CookieAuthenticationOptions>, IConfigureOptions<AntiforgeryOptions>
 {
-    private bool Secure => options.Issuer.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+    private bool Secure => IsSecure(options);
     private string Prefix => Secure ? "__Host-" : "";
+
+    /// <summary>True when the issuer is https, so cookies are Secure and <c>__Host-</c>-prefixed.</summary>
+    public static bool IsSecure(IdentityServerOptions options) => options.Issuer.StartsWith("https://", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Options for one of this server's own small cookies (<paramref name="baseName"/> prefixed as above), HttpOnly, SameSite=Lax, session lifetime.</summary>
+    public static (string Name, CookieOptions Options) OwnCookie(IdentityServerOptions options, string baseName) =>
+        ((IsSecure(options) ? "__Host-" : "") + baseName,
+         new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Lax, Path = "/", Secure = IsSecure(options), IsEssential = true });
 
     /// <inheritdoc />
     public void Configure(string? name, CookieAuthenticationOptions o)

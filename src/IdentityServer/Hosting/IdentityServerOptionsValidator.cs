@@ -38,6 +38,11 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
         if (o.Lifetimes.AccessTokenSeconds <= 0) errors.Add("IdentityServer:Lifetimes:AccessTokenSeconds must be positive.");
         if (o.Lifetimes.RefreshTokenSlidingSeconds <= 0 || o.Lifetimes.RefreshTokenAbsoluteSeconds < o.Lifetimes.RefreshTokenSlidingSeconds)
             errors.Add("IdentityServer:Lifetimes: refresh token lifetimes must be positive and absolute ≥ sliding.");
+        var device = o.DeviceFlow;
+        if (device.DeviceCodeLifetimeSeconds is < 60 or > 1800) errors.Add("IdentityServer:DeviceFlow:DeviceCodeLifetimeSeconds must be 60..1800.");
+        if (device.PollingIntervalSeconds is < 1 or > 60) errors.Add("IdentityServer:DeviceFlow:PollingIntervalSeconds must be 1..60.");
+        if (device.UserCodeAttemptsPerAddress < 1 || device.UserCodeAttemptsPerSession < 1 || device.UserCodeAttemptWindowSeconds < 1)
+            errors.Add("IdentityServer:DeviceFlow: the user code attempt limits and their window must be positive.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

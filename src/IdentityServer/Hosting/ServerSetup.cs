@@ -2,8 +2,10 @@ using IdentityServer.Account;
 using IdentityServer.Data;
 using IdentityServer.Data.Entities;
 using IdentityServer.Data.Stores;
+using IdentityServer.Device;
 using IdentityServer.Http;
 using IdentityServer.Protocol.Endpoints.Authorize;
+using IdentityServer.Protocol.Endpoints.Device;
 using IdentityServer.Protocol.Endpoints.Discovery;
 using IdentityServer.Protocol.Endpoints.Token;
 using IdentityServer.Protocol.Endpoints.UserInfo;
@@ -69,10 +71,15 @@ public static class ServerSetup
         services.AddScoped<ITokenGrantHandler, AuthorizationCodeGrantHandler>();
         services.AddScoped<ITokenGrantHandler, RefreshTokenGrantHandler>();
         services.AddScoped<ITokenGrantHandler, ClientCredentialsGrantHandler>();
+        services.AddScoped<ITokenGrantHandler, DeviceCodeGrantHandler>();
         services.AddScoped<TokenEndpoint>();
         services.AddScoped<UserInfoEndpoint>();
         services.AddScoped<AuthorizationCodeIssuer>();
         services.AddSingleton<InteractionTickets>();
+        services.AddScoped<IDeviceCodeStore, EfDeviceCodeStore>();
+        services.AddScoped<DeviceAuthorizationEndpoint>();
+        services.AddScoped<DeviceVerification>();
+        services.AddSingleton<UserCodeAttemptLimiter>();
 
         // ASP.NET Core Identity: NIST SP 800-63B length-only passwords, lockout 5 → 15 minutes.
         services.AddIdentity<ApplicationUser, IdentityRole>(o =>

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
+using IdentityServer.Protocol.Endpoints.Device;
 using IdentityServer.Protocol.Endpoints.Discovery;
 using IdentityServer.Protocol.Endpoints.Token;
 using IdentityServer.Protocol.Endpoints.UserInfo;
@@ -8,13 +9,14 @@ using IdentityServer.Protocol.Errors;
 using IdentityServer.Protocol.Grants;
 using IdentityServer.Protocol.Keys;
 using IdentityServer.Protocol.Options;
+using IdentityServer.Protocol.Requests;
 
 namespace IdentityServer.Http;
 
 /// <summary>Maps the OAuth/OIDC endpoints (paths in <see cref="EndpointPaths"/>) to their protocol handlers.</summary>
 public static class ProtocolEndpoints
 {
-    /// <summary>Adds discovery, JWKS, authorization, token and userinfo routes.</summary>
+    /// <summary>Adds discovery, JWKS, authorization, token, userinfo and device authorization routes.</summary>
     public static void MapProtocolEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapGet(EndpointPaths.Discovery, (IdentityServerOptions options, ScopeCatalog scopes, TokenEndpoint token) =>
@@ -23,6 +25,7 @@ public static class ProtocolEndpoints
         app.MapMethods(EndpointPaths.Authorize, [HttpMethods.Get, HttpMethods.Post], AuthorizeEndpoint.HandleAsync).DisableAntiforgery();
         app.MapPost(EndpointPaths.Token, Token).DisableAntiforgery();
         app.MapMethods(EndpointPaths.UserInfo, [HttpMethods.Get, HttpMethods.Post], UserInfo).DisableAntiforgery();
+        app.MapPost(EndpointPaths.DeviceAuthorization, DeviceAuthorization).DisableAntiforgery();
     }
 
     /// <summary>JWKS (RFC 7517 §5): the public part of every published key.</summary>
@@ -33,18 +36,32 @@ public static class ProtocolEndpoints
         return Results.Json(new { keys = list });
     }
 
-    /// <summary>Token endpoint adapter (RFC 6749 §3.2): form body, Basic credentials, JSON answer with no-store. An unexpected exception becomes <c>server_error</c> (see <see cref="Hosting.ServerSetup.UsePipeline"/>).</summary>
-    private static async Task<IResult> Token(HttpContext http, TokenEndpoint endpoint, ILoggerFactory loggers)
+    /// <summary>Token endpoint adapter (RFC 6749 §3.2): see <see cref="ClientFormEndpointAsync{T}"/>.</summary>
+    private static Task<IResult> Token(HttpContext http, TokenEndpoint endpoint, ILoggerFactory loggers) =>
+        ClientFormEndpointAsync(http, loggers.CreateLogger("IdentityServer.Token"), endpoint.HandleAsync);
+
+    /// <summary>Device authorization adapter (RFC 8628 §3.1–§3.2): see <see cref="ClientFormEndpointAsync{T}"/>; no-store matters, the answer holds the device code.</summary>
+    private static Task<IResult> DeviceAuthorization(HttpContext http, DeviceAuthorizationEndpoint endpoint, ILoggerFactory loggers) =>
+        ClientFormEndpointAsync(http, loggers.CreateLogger("IdentityServer.DeviceAuthorization"), endpoint.HandleAsync);
+
+    /// <summary>
+    /// The shape shared by endpoints where a client POSTs a form and may authenticate with Basic (token, device authorization):
+    /// parse the form once, read Basic, run <paramref name="handle"/>, answer JSON with <c>Cache-Control: no-store</c>
+    /// (RFC 6749 §5.1) or the error (§5.2; 401 with <c>WWW-Authenticate</c> for <c>invalid_client</c>). An unexpected exception
+    /// becomes <c>server_error</c> (see <see cref="Hosting.ServerSetup.UsePipeline"/>).
+    /// </summary>
+    private static async Task<IResult> ClientFormEndpointAsync<T>(HttpContext http, ILogger logger,
+        Func<OAuthParameters, BasicCredentials?, CancellationToken, Task<OAuthResult<T>>> handle)
     {
         var parsed = await HttpParameters.FromFormAsync(http.Request, http.RequestAborted);
         if (!parsed.Succeeded) return OAuthHttp.Error(http.Response, parsed.Error);
         var basic = ReadBasic(http.Request, out var basicError);
         if (basicError is not null) return OAuthHttp.Error(http.Response, basicError);
 
-        var result = await endpoint.HandleAsync(parsed.Value, basic, http.RequestAborted);
+        var result = await handle(parsed.Value, basic, http.RequestAborted);
         if (!result.Succeeded)
         {
-            loggers.CreateLogger("IdentityServer.Token").LogInformation("Token request refused: {Error} {Description}", result.Error.Error, result.Error.SafeDescription);
+            logger.LogInformation("Request refused: {Error} {Description}", result.Error.Error, result.Error.SafeDescription);
             return OAuthHttp.Error(http.Response, result.Error);
         }
         OAuthHttp.NoStore(http.Response);

@@ -33,7 +33,7 @@ public sealed class ConsentModel(AuthorizeRequestValidator validator, IConsentSt
     {
         if (await LoadAsync() is not var (request, _)) return;
         ClientName = request.Client.DisplayName ?? request.Client.ClientId;
-        ScopeDescriptions.AddRange(request.Scopes.Select(Describe));
+        ScopeDescriptions.AddRange(request.Scopes.Select(s => ScopeText.Describe(s, catalog)));
     }
 
     /// <summary><c>decision=allow</c> remembers consent and resumes the request; anything else returns <c>access_denied</c>.</summary>
@@ -72,13 +72,4 @@ public sealed class ConsentModel(AuthorizeRequestValidator validator, IConsentSt
         if (v.Request is null) { Problem = v.Error?.SafeDescription ?? "The request is invalid."; return null; }
         return (v.Request, parsed.Value);
     }
-
-    private string Describe(string scope) => scope switch
-    {
-        Scopes.OpenId => "Sign you in (your user identifier)",
-        Scopes.Profile => "Your profile: name and user name",
-        Scopes.Email => "Your e-mail address",
-        Scopes.OfflineAccess => "Stay signed in: access while you are away",
-        _ => catalog.FindApiScope(scope)?.DisplayName ?? scope,
-    };
 }

@@ -23,7 +23,9 @@ public sealed class CliTests : IDisposable
     {
         var first = await Run("migrate");
         Assert.Equal(0, first.Code);
-        Assert.Contains("Applied 1 migration", first.Out);
+        var all = typeof(IdentityServer.Migrations.Sqlite.Migrations.Initial).Assembly.GetTypes()
+            .Count(t => t.GetCustomAttributes(typeof(Microsoft.EntityFrameworkCore.Migrations.MigrationAttribute), false).Length > 0);
+        Assert.Contains($"Applied {all} migration", first.Out);
         Assert.True(File.Exists(_db));
         var second = await Run("migrate");
         Assert.Contains("up to date", second.Out);

@@ -23,6 +23,9 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
     public const string PublicRedirect = "https://spa.example/cb";
     public const string ServiceClient = "service";
     public const string ServiceSecret = "service-secret-0123456789-0123456789-012345";
+    public const string DeviceClient = "device-cli";
+    public const string DeviceTvClient = "device-tv";
+    public const string DeviceTvSecret = "device-tv-secret-0123456789-0123456789-01234";
     public const string ApiScope = "api1";
     public const string ApiAudience = "https://api.example";
     public const string UserName = "alice";
@@ -35,6 +38,9 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
     /// <summary>False keeps the file when the factory is disposed.</summary>
     public bool OwnsDatabase { get; init; } = true;
     public MutableTimeProvider Clock { get; } = new();
+
+    /// <summary>Every log entry the server writes at the configured level (Warning and above unless <see cref="Settings"/> says otherwise).</summary>
+    public LogCollector Logs { get; } = new();
 
     /// <summary>Extra configuration for a derived factory (flattened keys, e.g. <c>IdentityServer:Issuer</c>).</summary>
     public Dictionary<string, string?> Settings { get; } = new();
@@ -52,6 +58,7 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
         builder.ConfigureServices(s =>
         {
             s.AddSingleton<TimeProvider>(Clock);
+            s.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(Logs);
             ConfigureTestServices?.Invoke(s);
         });
     }
@@ -76,6 +83,8 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
         AddClient(d, 2, OtherClient, OtherSecret, [WebRedirect], ["authorization_code"], ["openid", "profile"], false);
         AddClient(d, 3, PublicClient, null, [PublicRedirect], ["authorization_code", "refresh_token"], ["openid", "profile", "offline_access"], false);
         AddClient(d, 4, ServiceClient, ServiceSecret, [], ["client_credentials"], [ApiScope], false);
+        AddClient(d, 5, DeviceClient, null, [], ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"], ["openid", "profile", "offline_access", ApiScope], false);
+        AddClient(d, 6, DeviceTvClient, DeviceTvSecret, [], ["urn:ietf:params:oauth:grant-type:device_code"], ["openid", "profile"], false);
         return d;
     }
 

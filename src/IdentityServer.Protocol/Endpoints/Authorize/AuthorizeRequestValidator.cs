@@ -95,20 +95,7 @@ public sealed class AuthorizeRequestValidator(IClientStore clients, ScopeCatalog
 
         // 7. scope
         var requested = Scopes.Parse(p["scope"]);
-        if (requested.Count == 0)
-            return OAuthError.InvalidScope("The scope parameter is missing.");
-        foreach (var s in requested)
-        {
-            if (!Scopes.IsWellFormed(s))
-                return OAuthError.InvalidScope("The scope parameter is malformed.");
-            if (!catalog.IsKnown(s))
-                return OAuthError.InvalidScope($"The scope '{s}' is unknown.");
-            if (!client.Scopes.Contains(s, StringComparer.Ordinal))
-                return OAuthError.InvalidScope($"The client may not request the scope '{s}'.");
-        }
-        var isOpenId = requested.Contains(Scopes.OpenId);
-        if (!isOpenId && requested.Any(Scopes.Identity.Contains))
-            return OAuthError.InvalidScope("The profile, email and offline_access scopes need the openid scope.");
+        if (catalog.CheckEndUserScopes(requested, client) is { } scopeError) return scopeError;
         scopes = requested;
 
         // 8. PKCE

@@ -11,6 +11,10 @@ public static class EndpointPaths
     public const string Authorize = "/connect/authorize";
     public const string Token = "/connect/token";
     public const string UserInfo = "/connect/userinfo";
+    public const string DeviceAuthorization = "/connect/deviceauthorization";
+
+    /// <summary>The page where people enter a device flow's user code (RFC 8628 §3.2 <c>verification_uri</c>).</summary>
+    public const string DeviceVerification = "/device";
 }
 
 /// <summary>The OpenID Provider Metadata document (OpenID Connect Discovery 1.0 §3, RFC 8414 §2).</summary>
@@ -26,6 +30,7 @@ public static class DiscoveryDocument
             ["authorization_endpoint"] = b + EndpointPaths.Authorize,
             ["token_endpoint"] = b + EndpointPaths.Token,
             ["userinfo_endpoint"] = b + EndpointPaths.UserInfo,
+            ["device_authorization_endpoint"] = b + EndpointPaths.DeviceAuthorization,
             ["jwks_uri"] = b + EndpointPaths.Jwks,
             ["scopes_supported"] = Scopes.Identity.Concat(scopes.ApiScopeNames).ToArray(),
             ["response_types_supported"] = new[] { "code" },

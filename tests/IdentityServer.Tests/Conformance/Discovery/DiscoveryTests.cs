@@ -18,12 +18,13 @@ public sealed class DiscoveryTests(IdentityServerFactory factory) : IClassFixtur
         Assert.Equal(Issuer + "/connect/authorize", json.Str("authorization_endpoint"));
         Assert.Equal(Issuer + "/connect/token", json.Str("token_endpoint"));
         Assert.Equal(Issuer + "/connect/userinfo", json.Str("userinfo_endpoint"));
+        Assert.Equal(Issuer + "/connect/deviceauthorization", json.Str("device_authorization_endpoint"));
         Assert.Equal(Issuer + "/.well-known/jwks.json", json.Str("jwks_uri"));
         string[] Arr(string n) => json.GetProperty(n).EnumerateArray().Select(e => e.GetString()!).ToArray();
         Assert.Equal(["code"], Arr("response_types_supported"));
         Assert.Equal(["S256"], Arr("code_challenge_methods_supported"));
         Assert.Equal(["client_secret_basic", "client_secret_post", "none"], Arr("token_endpoint_auth_methods_supported"));
-        Assert.Equal(["authorization_code", "client_credentials", "refresh_token"], Arr("grant_types_supported").Order());
+        Assert.Equal(["authorization_code", "client_credentials", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"], Arr("grant_types_supported").Order());
         Assert.Contains("api1", Arr("scopes_supported"));
         Assert.Contains("offline_access", Arr("scopes_supported"));
         Assert.True(json.GetProperty("authorization_response_iss_parameter_supported").GetBoolean());

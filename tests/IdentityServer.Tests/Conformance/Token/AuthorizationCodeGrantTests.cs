@@ -132,15 +132,7 @@ public sealed class AuthorizationCodeGrantTests(IdentityServerFactory factory) :
             Assert.Equal("invalid_grant", JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.Str("error"));
     }
 
-    private async Task<JsonWebKeySet> JwksAsync() => new(await _d.Http.GetStringAsync("/.well-known/jwks.json"));
+    private Task<JsonWebKeySet> JwksAsync() => Tokens.JwksAsync(_d.Http);
 
-    private static async Task<JsonWebToken> ValidateAsync(string token, JsonWebKeySet keys, string type)
-    {
-        var result = await new JsonWebTokenHandler().ValidateTokenAsync(token, new TokenValidationParameters
-        {
-            ValidIssuer = Issuer, ValidateAudience = false, IssuerSigningKeys = keys.Keys, ValidTypes = [type], ValidateLifetime = false,
-        });
-        Assert.True(result.IsValid, result.Exception?.Message);
-        return (JsonWebToken)result.SecurityToken;
-    }
+    private static Task<JsonWebToken> ValidateAsync(string token, JsonWebKeySet keys, string type) => Tokens.ValidateAsync(token, keys, type);
 }

@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using IdentityServer.Account;
+using IdentityServer.Device;
+using IdentityServer.Http;
+using IdentityServer.Protocol.Endpoints.Device;
+using IdentityServer.Protocol.Options;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.IdentityModel.Tokens;
+using Code = IdentityServer.Protocol.Grants.UserCode;
+
+namespace IdentityServer.Pages.Device;
+
+/// <summary>
+/// The device flow's <c>verification_uri</c> (RFC 8628 §3.3): the person types the <c>user_code</c> their device shows.
+/// <c>verification_uri_complete</c> (<c>?user_code=…</c>) only fills the field in; the person still presses Continue and then
+/// confirms (§5.4), so a link alone never approves anything. Wrong codes are rate-limited per client address and per browser
+/// session (<see cref="UserCodeAttemptLimiter"/>, §5.1) and logged without the code. A pending code leads, through sign-in
+/// when needed, to the confirmation screen with a sealed ticket that carries the code.
+/// </summary>
+public sealed class IndexModel(DeviceVerification verification, UserCodeAttemptLimiter limiter, InteractionTickets tickets,
+    IdentityServerOptions options, ILogger<IndexModel> logger) : PageModel
+{
+    /// <summary>Kind of the ticket handed to the confirmation page; its value is <c>id|user code</c>.</summary>
+    public const string TicketKind = "device";
+
+    /// <summary>Base name of the cookie that identifies a browser session for the attempt limit.</summary>
+    public const string SessionCookie = "idsrv.device";
+
+    [BindProperty(SupportsGet = true, Name = "user_code")] public string? UserCode { get; set; }
+    public string? ErrorMessage { get; private set; }
+    public (string Heading, string Text)? Outcome { get; private set; }
+
+    /// <summary>Shows the form, pre-filled from <c>user_code</c> (formatted as <c>XXXX-XXXX</c> when it is one).</summary>
+    public void OnGet()
+    {
+        EnsureSessionCookie();
+        if (Code.Normalize(UserCode) is { } normalized) UserCode = Code.Format(normalized);
+    }
+
+    /// <summary>Checks the code: rate limit (429), unknown (form again), not pending (explanation), pending (to the confirmation screen).</summary>
+    public async Task<IActionResult> OnPostAsync()
+    {
+        var address = HttpContext.Connection.RemoteIpAddress;
+        var session = SessionKey();
+        if (limiter.IsBlocked(address, session, out var retryAfter))
+        {
+            logger.LogWarning("User code entry refused for {ClientAddress}: too many wrong codes", UserCodeAttemptLimiter.AddressKey(address));
+            var minutes = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalMinutes));
+            Response.StatusCode = StatusCodes.Status429TooManyRequests;
+            Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            Outcome = ("Too many attempts", $"Too many wrong codes were entered. Wait {minutes} minute{(minutes == 1 ? "" : "s")}, then try again.");
+            return Page();
+        }
+
+        var lookup = await verification.FindByUserCodeAsync(UserCode, HttpContext.RequestAborted);
+        switch (lookup.State)
+        {
+            case DeviceVerificationState.Unknown:
+                limiter.RecordFailure(address, session);
+                logger.LogWarning("User code entry failed for {ClientAddress}: unknown code", UserCodeAttemptLimiter.AddressKey(address));
+                ErrorMessage = "That code is not valid. Check the code shown on your device and try again.";
+                return Page();
+            case DeviceVerificationState.Pending:
+                var normalized = Code.Normalize(UserCode)!;
+                var ticket = tickets.Seal(TicketKind, lookup.Record!.Id + "|" + normalized);
+                return LocalRedirect(QueryHelpers.AddQueryString("/device/confirm", "ticket", ticket));
+            default:
+                logger.LogInformation("User code entered for device authorization {DeviceAuthorizationId} in state {State}", lookup.Record?.Id, lookup.State);
+                Outcome = DeviceMessages.For(lookup.State);
+                return Page();
+        }
+    }
+
+    /// <summary>The browser session for the attempt limit: the sign-in session when there is one, else this page's own cookie.</summary>
+    private string SessionKey()
+    {
+        if (SessionClaims.FromPrincipal(User)?.SessionId is { } sid) return "sid:" + sid;
+        var (name, _) = CookieSetup.OwnCookie(options, SessionCookie);
+        return Request.Cookies[name] is { Length: > 0 and <= 64 } value ? "cookie:" + value : "none";
+    }
+
+    private void EnsureSessionCookie()
+    {
+        var (name, cookieOptions) = CookieSetup.OwnCookie(options, SessionCookie);
+        if (!Request.Cookies.ContainsKey(name))
+            Response.Cookies.Append(name, Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16)), cookieOptions);
+    }
+}
