@@ -13,63 +13,15 @@ import * as jose from 'jose';
 import * as client from 'openid-client';
 import { chromium } from 'playwright-core';
 
+import {
+  CHROMIUM_ARGS, CHROMIUM_PATH, audiences, discover, oauthErrorOf,
+} from './helpers.mjs';
 import { startCallbackListener, startServer } from './server.mjs';
-
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
-
-// http on loopback: openid-client refuses plain http unless told otherwise.
-const insecure = { execute: [client.allowInsecureRequests] };
-
-/** Client configuration from the server's discovery document. */
-function discover(issuer, clientId, clientSecret, clientAuthentication) {
-  return client.discovery(new URL(issuer), clientId, clientSecret, clientAuthentication, insecure);
-}
-
-/** The `aud` claim as an array, whether the token carries a string or an array. */
-function audiences(aud) {
-  return Array.isArray(aud) ? aud : [aud];
-}
 
 /** OIDC Core §3.1.3.6: left half of SHA-256 of the access token, base64url. */
 function expectedAtHash(accessToken) {
   const digest = createHash('sha256').update(accessToken, 'ascii').digest();
   return digest.subarray(0, digest.length / 2).toString('base64url');
-}
-
-/**
- * Awaits a request that must fail with an OAuth error response and returns
- * { status, error, wwwAuthenticate }. openid-client throws ResponseBodyError for a JSON
- * error body, or WWWAuthenticateChallengeError when a 4xx carries WWW-Authenticate
- * (then the body is still unread and is parsed here).
- */
-async function oauthErrorOf(promise) {
-  let failure;
-  try {
-    await promise;
-  } catch (err) {
-    failure = err;
-  }
-  assert.ok(failure, 'expected an OAuth error response, but the request succeeded');
-  if (failure instanceof client.ResponseBodyError) {
-    return {
-      status: failure.status,
-      error: failure.error,
-      wwwAuthenticate: failure.response.headers.get('www-authenticate'),
-    };
-  }
-  if (failure instanceof client.WWWAuthenticateChallengeError) {
-    const body = await failure.response.json();
-    return {
-      status: failure.status,
-      error: body.error,
-      wwwAuthenticate: failure.response.headers.get('www-authenticate'),
-    };
-  }
-  throw failure;
 }
 
 /**

@@ -85,7 +85,8 @@ export function randomSecret() {
 
 /**
  * The fixed interop configuration: a confidential web client (code + PKCE + consent),
- * a service client (client_credentials), one API scope and one user.
+ * a service client (client_credentials), a public device client (RFC 8628, polling
+ * interval 1 s to keep the tests quick), one API scope and one user.
  */
 export function interopSettings(redirectUri) {
   return {
@@ -101,6 +102,12 @@ export function interopSettings(redirectUri) {
       clientSecret: randomSecret(),
       scopes: ['api1'],
     },
+    device: {
+      clientId: 'interop-cli',
+      displayName: 'Interop CLI',
+      scopes: ['openid', 'profile', 'offline_access', 'api1'],
+      pollingIntervalSeconds: 1,
+    },
     api: {
       scope: 'api1',
       displayName: 'Interop API',
@@ -115,7 +122,7 @@ export function interopSettings(redirectUri) {
 }
 
 function serverEnvironment({ issuer, dataDir, settings }) {
-  const { web, service, api, user } = settings;
+  const { web, service, device, api, user } = settings;
   const config = {
     ASPNETCORE_ENVIRONMENT: 'Production',
     DOTNET_NOLOGO: '1',
@@ -136,6 +143,12 @@ function serverEnvironment({ issuer, dataDir, settings }) {
     IdentityServer__Clients__1__ClientSecret: service.clientSecret,
     IdentityServer__Clients__1__GrantTypes__0: 'client_credentials',
 
+    IdentityServer__Clients__2__ClientId: device.clientId,
+    IdentityServer__Clients__2__DisplayName: device.displayName,
+    IdentityServer__Clients__2__GrantTypes__0: 'urn:ietf:params:oauth:grant-type:device_code',
+    IdentityServer__Clients__2__GrantTypes__1: 'refresh_token',
+    IdentityServer__DeviceFlow__PollingIntervalSeconds: String(device.pollingIntervalSeconds),
+
     IdentityServer__ApiScopes__0__Name: api.scope,
     IdentityServer__ApiScopes__0__DisplayName: api.displayName,
     IdentityServer__ApiScopes__0__Audience: api.audience,
@@ -146,6 +159,7 @@ function serverEnvironment({ issuer, dataDir, settings }) {
   };
   web.scopes.forEach((scope, i) => { config[`IdentityServer__Clients__0__Scopes__${i}`] = scope; });
   service.scopes.forEach((scope, i) => { config[`IdentityServer__Clients__1__Scopes__${i}`] = scope; });
+  device.scopes.forEach((scope, i) => { config[`IdentityServer__Clients__2__Scopes__${i}`] = scope; });
 
   // Inherit PATH, HOME, DOTNET_ROOT and the like, but no stray IdentityServer settings.
   const inherited = Object.fromEntries(
@@ -155,10 +169,11 @@ function serverEnvironment({ issuer, dataDir, settings }) {
 }
 
 /**
- * Starts the server, with `redirectUri` registered for the web client, and resolves once
+ * Starts the server, with `redirectUri` registered for the web client (a placeholder when
+ * the caller has no callback listener), and resolves once
  * its discovery document answers 200. Returns { issuer, settings, output(), stop() }.
  */
-export async function startServer({ redirectUri }) {
+export async function startServer({ redirectUri = 'http://127.0.0.1/callback' } = {}) {
   const dll = process.env.IDP_DLL || defaultDll;
   if (!existsSync(dll)) {
     throw new Error(`IdentityServer.dll not found at ${dll}: build it first ` +
