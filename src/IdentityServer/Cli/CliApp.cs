@@ -101,7 +101,7 @@ public static class CliApp
         var displayName = new Option<string?>("--display-name") { Description = "Name shown to people" };
         var redirectUris = new Option<string[]>("--redirect-uri") { Description = "Redirect URI (repeatable, exact match)" };
         var postLogout = new Option<string[]>("--post-logout-redirect-uri") { Description = "Post-logout redirect URI (repeatable)" };
-        var grantTypes = new Option<string[]>("--grant-type") { Description = "authorization_code, refresh_token or client_credentials (repeatable)" };
+        var grantTypes = new Option<string[]>("--grant-type") { Description = "authorization_code, refresh_token, client_credentials or urn:ietf:params:oauth:grant-type:device_code (repeatable)" };
         var scopes = new Option<string[]>("--scope") { Description = "Allowed scope (repeatable)" };
         var isPublic = new Option<bool>("--public") { Description = "Public client (no secret; PKCE only)" };
         var consent = new Option<bool>("--require-consent") { Description = "Ask people to consent" };

@@ -1,6 +1,7 @@
 using IdentityServer.Data;
 using IdentityServer.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -36,6 +37,9 @@ public sealed class StartupConfigurationTests
     [InlineData("IdentityServer:Issuer", "https://localhost/idp", "path")]
     [InlineData("IdentityServer:Lifetimes:AuthorizationCodeSeconds", "120", "AuthorizationCodeSeconds")]
     [InlineData("IdentityServer:Clients:0:RedirectUris:0", "javascript:alert(1)", "javascript")]
+    [InlineData("IdentityServer:DeviceFlow:PollingIntervalSeconds", "0", "PollingIntervalSeconds")]
+    [InlineData("IdentityServer:DeviceFlow:DeviceCodeLifetimeSeconds", "86400", "DeviceCodeLifetimeSeconds")]
+    [InlineData("IdentityServer:DeviceFlow:UserCodeAttemptsPerAddress", "0", "attempt limits")]
     public void UnsafeSetting_RefusedAtStartup_NamingTheKey(string key, string value, string expected)
     {
         using var factory = new IdentityServerFactory();
@@ -60,6 +64,22 @@ public sealed class StartupConfigurationTests
         factory.Settings["IdentityServer:Clients:4:ClientSecret"] = new string('x', 42);
         var ex = Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateBrowser());
         Assert.Contains("ClientSecret", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("appsettings.sample.json", "Production")]
+    [InlineData("src/IdentityServer/appsettings.json", "Production")]
+    [InlineData("src/IdentityServer/appsettings.Development.json", "Development")]
+    public void ShippedSettingsFiles_PassValidation(string file, string environment)
+    {
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "IdentityServer.sln"))) root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("repository root not found");
+        var options = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddJsonFile(Path.Combine(root, file)).Build()
+            .GetSection(IdentityServer.Protocol.Options.IdentityServerOptions.SectionName).Get<IdentityServer.Protocol.Options.IdentityServerOptions>()
+            ?? new IdentityServer.Protocol.Options.IdentityServerOptions();
+        var environmentInfo = new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = environment };
+        var result = new IdentityServer.Hosting.IdentityServerOptionsValidator(environmentInfo).Validate(null, options);
+        Assert.True(result.Succeeded, result.FailureMessage);
     }
 
     [Fact]
