@@ -8,6 +8,11 @@ namespace IdentityServer.Protocol.Grants;
 /// form) and without look-alikes, about 34.5 bits, shown as <c>XXXX-XXXX</c>. People may type it in any case, with or
 /// without the dash or spaces. Stored only as the SHA-256 of its normalized form; guessing is held off by the code's short
 /// life and by rate-limited entry (RFC 8628 §5.1).
+/// <para>
+/// The hash is unkeyed, so someone who can read the database can recover a live code by trying all 20^8 in seconds. That is
+/// accepted: such a reader also sees every grant and the Data Protection key ring, while a recovered code only lets them
+/// approve or deny a device request for its remaining minutes. The device code, 256 random bits, has no such weakness.
+/// </para>
 /// </summary>
 public static class UserCode
 {

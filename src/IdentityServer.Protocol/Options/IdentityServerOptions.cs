@@ -56,10 +56,10 @@ public sealed class DeviceFlowOptions
     /// <summary>Minimum seconds between polls, sent as <c>interval</c>: 1 to 60 (default 5; RFC 8628 §3.2). Each <c>slow_down</c> adds 5 for that device code.</summary>
     public int PollingIntervalSeconds { get; set; } = 5;
 
-    /// <summary>Wrong user codes one client address may enter per <see cref="UserCodeAttemptWindowSeconds"/> (default 20; RFC 8628 §5.1).</summary>
+    /// <summary>User codes (right or wrong) one client address may submit per <see cref="UserCodeAttemptWindowSeconds"/> (default 20; RFC 8628 §5.1).</summary>
     public int UserCodeAttemptsPerAddress { get; set; } = 20;
 
-    /// <summary>Wrong user codes one browser session may enter per <see cref="UserCodeAttemptWindowSeconds"/> (default 5).</summary>
+    /// <summary>User codes (right or wrong) one browser session may submit per <see cref="UserCodeAttemptWindowSeconds"/> (default 5).</summary>
     public int UserCodeAttemptsPerSession { get; set; } = 5;
 
     /// <summary>The sliding window of the two limits above, seconds (default 300).</summary>

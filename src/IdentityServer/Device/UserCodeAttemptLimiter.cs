@@ -6,26 +6,35 @@ using IdentityServer.Protocol.Options;
 namespace IdentityServer.Device;
 
 /// <summary>
-/// Limits wrong user codes on the verification page (RFC 8628 §5.1: the user code's low entropy is only safe when
-/// guessing is rate-limited). Two sliding windows of <see cref="DeviceFlowOptions.UserCodeAttemptWindowSeconds"/>:
-/// per client address (IPv6 grouped by /64, as one host usually holds a whole /64) and per browser session. Only
-/// failures count, so a person who types the right code is never held up by others. Counters live in this process:
+/// Limits user-code entry on the verification page (RFC 8628 §5.1: the user code's low entropy is only safe when guessing
+/// is rate-limited). Two sliding windows of <see cref="DeviceFlowOptions.UserCodeAttemptWindowSeconds"/>: per client address
+/// (IPv6 grouped by /64, as one host usually holds a whole /64) and per browser session. Every submitted code takes a permit
+/// from both before it is looked up, so parallel requests cannot slip past the limit while earlier lookups are still
+/// running; a right code costs one attempt too.
+/// <para>
+/// What each limit is worth: the session is a cookie the browser presents, so a scripted guesser can drop it and only the
+/// address limit binds; the session limit protects people sharing an address (an office behind NAT) from one another.
+/// The address is the connection's, or the forwarded one from proxies listed in <c>IdentityServer:Proxy</c>; behind an
+/// unlisted reverse proxy every person shares the proxy's address. Counters live in this process and run on real time:
 /// with several nodes the limit applies per node, which still keeps a 10-minute code out of reach (20^8 codes).
+/// </para>
 /// </summary>
 public sealed class UserCodeAttemptLimiter : IDisposable
 {
     private readonly PartitionedRateLimiter<string> _byAddress;
     private readonly PartitionedRateLimiter<string> _bySession;
-    private readonly TimeSpan _window;
 
     /// <summary>Creates both limiters from <see cref="IdentityServerOptions.DeviceFlow"/>.</summary>
     public UserCodeAttemptLimiter(IdentityServerOptions options)
     {
         var o = options.DeviceFlow;
-        _window = TimeSpan.FromSeconds(o.UserCodeAttemptWindowSeconds);
-        _byAddress = Create(o.UserCodeAttemptsPerAddress, _window);
-        _bySession = Create(o.UserCodeAttemptsPerSession, _window);
+        Window = TimeSpan.FromSeconds(o.UserCodeAttemptWindowSeconds);
+        _byAddress = Create(o.UserCodeAttemptsPerAddress, Window);
+        _bySession = Create(o.UserCodeAttemptsPerSession, Window);
     }
+
+    /// <summary>The sliding window; a blocked caller is sure to have attempts again after it.</summary>
+    public TimeSpan Window { get; }
 
     private static PartitionedRateLimiter<string> Create(int limit, TimeSpan window) =>
         PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetSlidingWindowLimiter(key, _ => new SlidingWindowRateLimiterOptions
@@ -34,30 +43,18 @@ public sealed class UserCodeAttemptLimiter : IDisposable
         }));
 
     /// <summary>
-    /// True when <paramref name="address"/> or <paramref name="session"/> has no failures left in the window;
-    /// <paramref name="retryAfter"/> is then how long to wait (at most the window).
+    /// Takes one attempt for <paramref name="session"/> and then for <paramref name="address"/>. False when either has none
+    /// left in the window (a session that is refused does not use up its address's attempts).
     /// </summary>
-    public bool IsBlocked(IPAddress? address, string session, out TimeSpan retryAfter)
+    public bool TryAcquire(IPAddress? address, string session)
     {
-        retryAfter = TimeSpan.Zero;
-        foreach (var (limiter, key) in new[] { (_byAddress, AddressKey(address)), (_bySession, session) })
-        {
-            using var lease = limiter.AttemptAcquire(key, 0);
-            if (lease.IsAcquired) continue;
-            retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var after) && after > TimeSpan.Zero && after < _window ? after : _window;
-            return true;
-        }
-        return false;
+        using var bySession = _bySession.AttemptAcquire(session);
+        if (!bySession.IsAcquired) return false;
+        using var byAddress = _byAddress.AttemptAcquire(AddressKey(address));
+        return byAddress.IsAcquired;
     }
 
-    /// <summary>Counts one wrong code against both the address and the session.</summary>
-    public void RecordFailure(IPAddress? address, string session)
-    {
-        _byAddress.AttemptAcquire(AddressKey(address)).Dispose();
-        _bySession.AttemptAcquire(session).Dispose();
-    }
-
-    /// <summary>The partition of a client address: IPv4 as is, IPv6 by its /64 prefix; unknown addresses share one partition.</summary>
+    /// <summary>The partition of a client address: IPv4 as is (also when mapped into IPv6), IPv6 by its /64 prefix; unknown addresses share one partition.</summary>
     public static string AddressKey(IPAddress? address)
     {
         if (address is null) return "unknown";

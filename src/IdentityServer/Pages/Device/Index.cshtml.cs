@@ -16,8 +16,8 @@ namespace IdentityServer.Pages.Device;
 /// <summary>
 /// The device flow's <c>verification_uri</c> (RFC 8628 §3.3): the person types the <c>user_code</c> their device shows.
 /// <c>verification_uri_complete</c> (<c>?user_code=…</c>) only fills the field in; the person still presses Continue and then
-/// confirms (§5.4), so a link alone never approves anything. Wrong codes are rate-limited per client address and per browser
-/// session (<see cref="UserCodeAttemptLimiter"/>, §5.1) and logged without the code. A pending code leads, through sign-in
+/// confirms (§5.4), so a link alone never approves anything. Code entry is rate-limited per client address and per browser
+/// session (<see cref="UserCodeAttemptLimiter"/>, §5.1); wrong codes and refusals are logged, without the code. A pending code leads, through sign-in
 /// when needed, to the confirmation screen with a sealed ticket that carries the code.
 /// </summary>
 public sealed class IndexModel(DeviceVerification verification, UserCodeAttemptLimiter limiter, InteractionTickets tickets,
@@ -40,18 +40,17 @@ public sealed class IndexModel(DeviceVerification verification, UserCodeAttemptL
         if (Code.Normalize(UserCode) is { } normalized) UserCode = Code.Format(normalized);
     }
 
-    /// <summary>Checks the code: rate limit (429), unknown (form again), not pending (explanation), pending (to the confirmation screen).</summary>
+    /// <summary>Checks the code: attempt limit (429 with <c>Retry-After</c> in seconds), unknown (form again), not pending (explanation), pending (to the confirmation screen).</summary>
     public async Task<IActionResult> OnPostAsync()
     {
         var address = HttpContext.Connection.RemoteIpAddress;
-        var session = SessionKey();
-        if (limiter.IsBlocked(address, session, out var retryAfter))
+        if (!limiter.TryAcquire(address, SessionKey()))
         {
-            logger.LogWarning("User code entry refused for {ClientAddress}: too many wrong codes", UserCodeAttemptLimiter.AddressKey(address));
-            var minutes = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalMinutes));
+            logger.LogWarning("User code entry refused for {ClientAddress}: too many attempts", UserCodeAttemptLimiter.AddressKey(address));
+            var minutes = Math.Max(1, (int)Math.Ceiling(limiter.Window.TotalMinutes));
             Response.StatusCode = StatusCodes.Status429TooManyRequests;
-            Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
-            Outcome = ("Too many attempts", $"Too many wrong codes were entered. Wait {minutes} minute{(minutes == 1 ? "" : "s")}, then try again.");
+            Response.Headers.RetryAfter = ((int)Math.Ceiling(limiter.Window.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            Outcome = ("Too many attempts", $"Too many codes were entered from here. Wait {minutes} minute{(minutes == 1 ? "" : "s")}, then try again.");
             return Page();
         }
 
@@ -59,7 +58,6 @@ public sealed class IndexModel(DeviceVerification verification, UserCodeAttemptL
         switch (lookup.State)
         {
             case DeviceVerificationState.Unknown:
-                limiter.RecordFailure(address, session);
                 logger.LogWarning("User code entry failed for {ClientAddress}: unknown code", UserCodeAttemptLimiter.AddressKey(address));
                 ErrorMessage = "That code is not valid. Check the code shown on your device and try again.";
                 return Page();

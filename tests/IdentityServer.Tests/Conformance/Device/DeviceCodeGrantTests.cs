@@ -180,13 +180,14 @@ public sealed class DeviceCodeGrantTests(IdentityServerFactory factory) : IClass
         await Json.ErrorAsync(await _d.PollAsync("not-a-device-code"), HttpStatusCode.BadRequest, "invalid_grant");
     }
 
-    [Fact]
-    public async Task MissingDeviceCode_InvalidRequest()
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    public async Task MissingOrEmptyDeviceCode_InvalidRequest(string? deviceCode)
     {
-        var r = await _d.Device.PostAsync("/connect/token", new FormUrlEncodedContent(new Dictionary<string, string>
-        {
-            ["grant_type"] = DeviceDriver.DeviceGrant, ["client_id"] = DeviceClient,
-        }));
+        var form = new Dictionary<string, string> { ["grant_type"] = DeviceDriver.DeviceGrant, ["client_id"] = DeviceClient };
+        if (deviceCode is not null) form["device_code"] = deviceCode;
+        var r = await _d.Device.PostAsync("/connect/token", new FormUrlEncodedContent(form));
         await Json.ErrorAsync(r, HttpStatusCode.BadRequest, "invalid_request");
     }
 

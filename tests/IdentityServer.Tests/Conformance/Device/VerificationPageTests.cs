@@ -1,6 +1,9 @@
 using System.Net;
 using AngleSharp.Html.Parser;
+using IdentityServer.Data;
 using IdentityServer.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace IdentityServer.Tests.Conformance.Device;
@@ -130,5 +133,38 @@ public sealed class VerificationPageTests(IdentityServerFactory factory) : IClas
         var confirm = await browser.GetAsync(entered.Headers.Location!.OriginalString);
         Assert.Equal(HttpStatusCode.Redirect, confirm.StatusCode);
         Assert.Equal("/account/login", new Uri(new Uri(IdentityServerFactory.Issuer), confirm.Headers.Location!).AbsolutePath);
+    }
+
+    [Fact]
+    public async Task DeniedCode_EnteredAgain_SaysDenied()
+    {
+        var start = await _d.StartAsync();
+        var browser = factory.CreateBrowser();
+        await DeviceDriver.DecideAsync(browser, await DeviceDriver.OpenConfirmationAsync(browser, start.Str("user_code")), "deny");
+        var r = await DeviceDriver.EnterCodeAsync(factory.CreateBrowser(), start.Str("user_code"));
+        Assert.Equal("Request denied", DeviceDriver.Heading(await r.Content.ReadAsStringAsync()));
+    }
+
+    [Fact]
+    public async Task ClientDisabledAfterTheCodeWasIssued_SaysTheApplicationIsNotAvailable()
+    {
+        var start = await _d.StartAsync(IdentityServerFactory.DeviceTvClient, IdentityServerFactory.DeviceTvSecret, "openid");
+        await SetEnabledAsync(IdentityServerFactory.DeviceTvClient, false);
+        try
+        {
+            var r = await DeviceDriver.EnterCodeAsync(factory.CreateBrowser(), start.Str("user_code"));
+            Assert.Equal("This application is not available", DeviceDriver.Heading(await r.Content.ReadAsStringAsync()));
+        }
+        finally
+        {
+            await SetEnabledAsync(IdentityServerFactory.DeviceTvClient, true);
+        }
+    }
+
+    private async Task SetEnabledAsync(string clientId, bool enabled)
+    {
+        using var scope = factory.Services.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>();
+        Assert.Equal(1, await db.Clients.Where(c => c.ClientId == clientId).ExecuteUpdateAsync(s => s.SetProperty(c => c.Enabled, enabled)));
     }
 }
