@@ -7,6 +7,9 @@ public sealed class ApplicationUser : IdentityUser
 {
     /// <summary>Full name for the <c>name</c> claim; null when unknown.</summary>
     public string? DisplayName { get; set; }
+
+    /// <summary>The newest TOTP time step accepted for this user (RFC 6238 §5.2: a code is accepted once); null before the first.</summary>
+    public long? LastTotpStep { get; set; }
 }
 
 /// <summary>A registered client (table <c>Clients</c>).</summary>
@@ -22,6 +25,8 @@ public sealed class ClientEntity
     public List<string> GrantTypes { get; set; } = [];
     public List<string> Scopes { get; set; } = [];
     public bool RequireConsent { get; set; }
+    /// <summary>People must sign in with a second factor or a passkey before this client gets a code.</summary>
+    public bool RequireMfa { get; set; }
     /// <summary><c>configuration</c> for clients declared in settings (upserted at start-up), <c>admin</c> otherwise.</summary>
     public string Source { get; set; } = ClientSources.Admin;
     public DateTimeOffset CreatedAt { get; set; }

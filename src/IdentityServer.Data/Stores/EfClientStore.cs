@@ -24,6 +24,7 @@ public sealed class EfClientStore(IdentityServerDbContext db) : IClientStore
             GrantTypes = e.GrantTypes,
             Scopes = e.Scopes,
             RequireConsent = e.RequireConsent,
+            RequireMfa = e.RequireMfa,
         };
     }
 }

@@ -34,6 +34,9 @@ public sealed class Client
     /// <summary>When true the end-user must consent to the requested scopes (remembered per user, client and scopes).</summary>
     public bool RequireConsent { get; init; }
 
+    /// <summary>When true the end-user must have signed in with a second factor or a passkey (<c>amr</c> contains <c>mfa</c>, RFC 8176) before the client gets a code or a device approval.</summary>
+    public bool RequireMfa { get; init; }
+
     /// <summary>True when the client may use <paramref name="grantType"/>.</summary>
     public bool AllowsGrantType(string grantType) => GrantTypes.Contains(grantType, StringComparer.Ordinal);
 }

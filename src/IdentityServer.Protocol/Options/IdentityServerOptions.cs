@@ -92,6 +92,9 @@ public sealed class ClientOptions
 
     /// <summary>Ask the end-user to consent.</summary>
     public bool RequireConsent { get; set; }
+
+    /// <summary>Demand a second factor (TOTP, recovery code) or a passkey before the client gets a code or a device approval.</summary>
+    public bool RequireMfa { get; set; }
 }
 
 /// <summary>An API scope (section <c>IdentityServer:ApiScopes:N</c>).</summary>

@@ -41,6 +41,10 @@ public static class SessionClaims
         return new EndUserSession(sub, at, amr, principal.FindFirstValue(SessionId));
     }
 
+    /// <summary>This session's own claims (<c>auth_time</c>, <c>sid</c>, <c>amr</c>) from a signed-in principal, to sign the same session in again.</summary>
+    public static IReadOnlyList<Claim> Carry(ClaimsPrincipal principal) =>
+        principal.Claims.Where(c => c.Type is AuthTime or SessionId or Amr).Select(c => new Claim(c.Type, c.Value, c.ValueType)).ToArray();
+
     /// <summary>Keeps <c>auth_time</c>, <c>sid</c> and <c>amr</c> when Identity's security-stamp check re-creates the principal.</summary>
     public static Task CopyOnRefresh(SecurityStampRefreshingPrincipalContext context)
     {

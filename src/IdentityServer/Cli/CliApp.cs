@@ -105,10 +105,11 @@ public static class CliApp
         var scopes = new Option<string[]>("--scope") { Description = "Allowed scope (repeatable)" };
         var isPublic = new Option<bool>("--public") { Description = "Public client (no secret; PKCE only)" };
         var consent = new Option<bool>("--require-consent") { Description = "Ask people to consent" };
+        var mfa = new Option<bool>("--require-mfa") { Description = "Demand a second factor or a passkey" };
         var json = new Option<bool>("--json") { Description = "Machine-readable output" };
 
         var add = new Command("add", "Register a client. A confidential client's secret is printed once and stored only as a hash.")
-            { clientId, displayName, redirectUris, postLogout, grantTypes, scopes, isPublic, consent, json };
+            { clientId, displayName, redirectUris, postLogout, grantTypes, scopes, isPublic, consent, mfa, json };
         add.SetAction(async (p, ct) =>
         {
             var secret = p.GetValue(isPublic) ? null : ClientSecretHasher.GenerateSecret();
@@ -117,7 +118,7 @@ public static class CliApp
                 ClientId = p.GetValue(clientId)!, ClientSecret = secret, DisplayName = p.GetValue(displayName),
                 RedirectUris = [.. p.GetValue(redirectUris) ?? []], PostLogoutRedirectUris = [.. p.GetValue(postLogout) ?? []],
                 GrantTypes = [.. (p.GetValue(grantTypes) is { Length: > 0 } g ? g : [GrantTypes.AuthorizationCode])],
-                Scopes = [.. p.GetValue(scopes) ?? []], RequireConsent = p.GetValue(consent),
+                Scopes = [.. p.GetValue(scopes) ?? []], RequireConsent = p.GetValue(consent), RequireMfa = p.GetValue(mfa),
             };
             var problems = IdentityServerOptionsValidator.ValidateClient(definition, "client").ToList();
             if (problems.Count > 0) { problems.ForEach(x => e.WriteLine($"error: {x}")); return 2; }
@@ -135,7 +136,7 @@ public static class CliApp
             {
                 ClientId = definition.ClientId, DisplayName = definition.DisplayName, RedirectUris = definition.RedirectUris,
                 PostLogoutRedirectUris = definition.PostLogoutRedirectUris, GrantTypes = definition.GrantTypes, Scopes = definition.Scopes,
-                RequireConsent = definition.RequireConsent, Source = ClientSources.Admin, CreatedAt = now, UpdatedAt = now,
+                RequireConsent = definition.RequireConsent, RequireMfa = definition.RequireMfa, Source = ClientSources.Admin, CreatedAt = now, UpdatedAt = now,
             };
             if (secret is not null) entity.Secrets.Add(new ClientSecretEntity { Hash = ClientSecretHasher.Hash(secret), Description = "cli", CreatedAt = now });
             db.Clients.Add(entity);
@@ -163,7 +164,7 @@ public static class CliApp
                 {
                     client_id = c.ClientId, display_name = c.DisplayName, enabled = c.Enabled,
                     type = c.Secrets.Count > 0 ? "confidential" : "public", grant_types = c.GrantTypes,
-                    redirect_uris = c.RedirectUris, scopes = c.Scopes, require_consent = c.RequireConsent, source = c.Source,
+                    redirect_uris = c.RedirectUris, scopes = c.Scopes, require_consent = c.RequireConsent, require_mfa = c.RequireMfa, source = c.Source,
                 })));
                 return 0;
             }

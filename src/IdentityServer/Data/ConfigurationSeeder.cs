@@ -39,6 +39,7 @@ public sealed class ConfigurationSeeder(
             e.GrantTypes = [.. c.GrantTypes];
             e.Scopes = [.. c.Scopes];
             e.RequireConsent = c.RequireConsent;
+            e.RequireMfa = c.RequireMfa;
             e.Source = ClientSources.Configuration;
             e.UpdatedAt = now;
             var hash = c.ClientSecret is null ? null : ClientSecretHasher.Hash(c.ClientSecret);

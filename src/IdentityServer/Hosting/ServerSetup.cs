@@ -95,9 +95,13 @@ public static class ServerSetup
                 o.Lockout.MaxFailedAccessAttempts = 5;
                 o.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(15);
                 o.User.RequireUniqueEmail = false;
+                o.Tokens.AuthenticatorTokenProvider = TotpTokenProvider.ProviderName;
             })
             .AddEntityFrameworkStores<IdentityServerDbContext>()
-            .AddDefaultTokenProviders();
+            .AddDefaultTokenProviders()
+            .AddTokenProvider<TotpTokenProvider>(TotpTokenProvider.ProviderName);
+        // The authenticator key sealed and recovery codes hashed (replaces the store AddEntityFrameworkStores registered).
+        services.AddScoped<IUserStore<ApplicationUser>, ApplicationUserStore>();
         services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions>, CookieSetup>();
         services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Antiforgery.AntiforgeryOptions>, CookieSetup>();
         services.Configure<SecurityStampValidatorOptions>(o => o.OnRefreshingPrincipal = SessionClaims.CopyOnRefresh);

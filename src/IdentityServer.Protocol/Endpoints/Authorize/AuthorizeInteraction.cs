@@ -28,6 +28,9 @@ public sealed record EndUserSession(string SubjectId, DateTimeOffset AuthTime, I
 /// <list type="number">
 /// <item>no session → login. Unless the person signed in after this request asked for it (see <c>reauthenticatedSince</c>):
 /// <c>prompt=login</c> or <c>select_account</c>, or <c>max_age</c> exceeded → login. With <c>prompt=none</c> → <c>login_required</c></item>
+/// <item>a client that requires multi-factor authentication and a session without <c>mfa</c> in its <c>amr</c> (RFC 8176) → login, to step
+/// up; with <c>prompt=none</c> → <c>login_required</c>. If the person has just signed in again and still has no second factor →
+/// <c>access_denied</c> (they have none to offer)</item>
 /// <item>unless consent was just given for this request: <c>prompt=consent</c>, or a client that requires consent with a scope not yet
 /// consented → consent. With <c>prompt=none</c> → <c>consent_required</c></item>
 /// <item>otherwise issue the code</item>
@@ -35,6 +38,9 @@ public sealed record EndUserSession(string SubjectId, DateTimeOffset AuthTime, I
 /// </summary>
 public static class AuthorizeInteraction
 {
+    /// <summary>The <c>amr</c> value of a multi-factor sign-in (RFC 8176 §2).</summary>
+    public const string Mfa = "mfa";
+
     /// <summary>Applies the rules above; <c>max_age</c> is compared in whole seconds against <paramref name="now"/>.</summary>
     /// <param name="reauthenticatedSince">When the endpoint last sent this request to the login page; a session that authenticated after it satisfies <c>prompt=login</c> and <c>max_age</c>.</param>
     /// <param name="consentGiven">True when the person consented on the consent page for this very request.</param>
@@ -49,6 +55,11 @@ public static class AuthorizeInteraction
         if (needsLogin)
             return none
                 ? new(InteractionKind.Error, Errors.OAuthError.LoginRequired("The end-user must sign in."))
+                : new(InteractionKind.Login);
+
+        if (request.Client.RequireMfa && !session!.Amr.Contains(Mfa))
+            return fresh ? new(InteractionKind.Error, Errors.OAuthError.AccessDenied("The client requires multi-factor authentication, which the end-user did not complete."))
+                : none ? new(InteractionKind.Error, Errors.OAuthError.LoginRequired("The client requires multi-factor authentication."))
                 : new(InteractionKind.Login);
 
         var needsConsent = !consentGiven

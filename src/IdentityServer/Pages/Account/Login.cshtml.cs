@@ -74,6 +74,13 @@ public sealed class LoginModel(
             return Page();
         }
 
+        if (await users.GetTwoFactorEnabledAsync(user) && await users.GetAuthenticatorKeyAsync(user) is not null)
+        {
+            await TwoFactorLogin.BeginAsync(HttpContext, user);
+            logger.LogInformation("Password accepted for {UserId}; second factor required", user.Id);
+            return RedirectToPage("/Account/LoginWith2fa", new { ReturnUrl = SafeReturnUrl() });
+        }
+
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SessionClaims.Create(time.GetUtcNow(), "pwd"));
         logger.LogInformation("Sign-in succeeded for {UserId} (pwd)", user.Id);
         return LocalRedirect(SafeReturnUrl());

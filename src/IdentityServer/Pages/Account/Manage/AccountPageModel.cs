@@ -1,0 +1,30 @@
+using IdentityServer.Account;
+using IdentityServer.Data.Entities;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+
+namespace IdentityServer.Pages.Account.Manage;
+
+/// <summary>
+/// Base of the signed-in person's own account pages (<c>/account/…</c>): the current user, and re-issuing the session
+/// cookie after a change that renews Identity's security stamp (password, two-factor), keeping the session's
+/// <c>auth_time</c>, <c>sid</c> and <c>amr</c>.
+/// </summary>
+[Authorize]
+public abstract class AccountPageModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn) : PageModel
+{
+    /// <summary>The user manager.</summary>
+    protected UserManager<ApplicationUser> Users => users;
+
+    /// <summary>A one-line confirmation shown at the top of the page after a change.</summary>
+    [TempData] public string? StatusMessage { get; set; }
+
+    /// <summary>The signed-in user; null when the account no longer exists (the page then signs out).</summary>
+    protected Task<ApplicationUser?> CurrentUserAsync() => users.GetUserAsync(User);
+
+    /// <summary>Signs the same session in again so the new security stamp does not end it.</summary>
+    protected Task RefreshSessionAsync(ApplicationUser user) =>
+        signIn.SignInWithClaimsAsync(user, isPersistent: false, SessionClaims.Carry(User));
+}

@@ -1,0 +1,227 @@
+using System.Net;
+using AngleSharp.Html.Parser;
+using IdentityServer.Account;
+using IdentityServer.Tests.Infrastructure;
+using Microsoft.Data.Sqlite;
+using Microsoft.IdentityModel.JsonWebTokens;
+using static IdentityServer.Tests.Infrastructure.IdentityServerFactory;
+
+namespace IdentityServer.Tests.Conformance.Mfa;
+
+/// <summary>RFC 6238 TOTP as a second factor, recovery codes, lockout, and what tokens say about it (RFC 8176 <c>amr</c>).</summary>
+public sealed class TotpTests(IdentityServerFactory factory) : IClassFixture<IdentityServerFactory>
+{
+    private readonly AccountDriver _a = new(factory);
+
+    private async Task<(string Name, string Key, string[] Recovery)> EnrolledUserAsync()
+    {
+        var name = await _a.CreateUserAsync("totp");
+        var browser = await _a.PasswordStepAsync(name, expectSecondStep: false);
+        var (key, codes) = await _a.EnableTotpAsync(browser);
+        return (name, key, codes);
+    }
+
+    [Fact]
+    public void Totp_Rfc6238AppendixB_Sha1Vectors()
+    {
+        var key = "12345678901234567890"u8.ToArray();
+        // RFC 6238 Appendix B lists 8 digits; authenticator apps show the last 6.
+        Assert.Equal("287082", Totp.Compute(key, Totp.StepAt(DateTimeOffset.FromUnixTimeSeconds(59))));
+        Assert.Equal("081804", Totp.Compute(key, Totp.StepAt(DateTimeOffset.FromUnixTimeSeconds(1111111109))));
+        Assert.Equal("005924", Totp.Compute(key, Totp.StepAt(DateTimeOffset.FromUnixTimeSeconds(1234567890))));
+        Assert.Equal("279037", Totp.Compute(key, Totp.StepAt(DateTimeOffset.FromUnixTimeSeconds(2000000000))));
+        Assert.Equal(key, Totp.FromBase32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"));
+    }
+
+    [Fact]
+    public async Task Enrolment_WrongFirstCode_StaysOff()
+    {
+        var name = await _a.CreateUserAsync("totp");
+        var browser = await _a.PasswordStepAsync(name, expectSecondStep: false);
+        var setup = await browser.GetAsync("/account/two-factor?setup=true");
+        var key = new HtmlParser().ParseDocument(await setup.Content.ReadAsStringAsync()).QuerySelector("#shared-key")!.TextContent.Replace(" ", "").ToUpperInvariant();
+        var wrong = _a.CodeNow(key) == "000000" ? "111111" : "000000";
+        var r = await AccountDriver.SubmitAsync(browser, "/account/two-factor?setup=true", new() { ["Code"] = wrong }, "/account/two-factor?handler=Enable");
+        Assert.Contains("not correct", await r.Content.ReadAsStringAsync());
+        Assert.False(await _a.WithUserAsync(name, (u, user) => u.GetTwoFactorEnabledAsync(user)));
+        // Signing in still needs only the password.
+        await _a.PasswordStepAsync(name, expectSecondStep: false);
+    }
+
+    [Fact]
+    public async Task Enrolled_SignInAsksForCode_AndTheCodeSignsIn()
+    {
+        var (name, key, _) = await EnrolledUserAsync();
+        var browser = await _a.PasswordStepAsync(name, expectSecondStep: true);
+        // The password alone did not sign in.
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.GetAsync("/account")).StatusCode);
+
+        var page = await browser.GetAsync("/account/login/2fa?ReturnUrl=%2F");
+        var input = new HtmlParser().ParseDocument(await page.Content.ReadAsStringAsync()).QuerySelector("input[name=Code]")!;
+        Assert.Equal("one-time-code", input.GetAttribute("autocomplete"));
+
+        var r = await AccountDriver.SecondStepAsync(browser, _a.CodeNow(key));
+        Assert.Equal(HttpStatusCode.Redirect, r.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/account")).StatusCode);
+    }
+
+    [Fact]
+    public async Task ReplayedCode_Refused_EvenFromAnotherBrowser()
+    {
+        var (name, key, _) = await EnrolledUserAsync();
+        var code = _a.CodeNow(key);
+        Assert.Equal(HttpStatusCode.Redirect, (await AccountDriver.SecondStepAsync(await _a.PasswordStepAsync(name, true), code)).StatusCode);
+
+        var second = await AccountDriver.SecondStepAsync(await _a.PasswordStepAsync(name, true), code);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Contains(LoginWith2faMessage, await second.Content.ReadAsStringAsync());
+        Assert.Contains(factory.Logs.Entries, e => e.Message.Contains("already used time step"));
+    }
+
+    [Fact]
+    public async Task CodeOneStepOld_Accepted_TwoStepsAway_Refused()
+    {
+        var (name, key, _) = await EnrolledUserAsync();
+        Assert.Equal(HttpStatusCode.OK, (await AccountDriver.SecondStepAsync(await _a.PasswordStepAsync(name, true), _a.CodeNow(key, 2))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await AccountDriver.SecondStepAsync(await _a.PasswordStepAsync(name, true), _a.CodeNow(key, -2))).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await AccountDriver.SecondStepAsync(await _a.PasswordStepAsync(name, true), _a.CodeNow(key, -1))).StatusCode);
+    }
+
+    [Fact]
+    public async Task RecoveryCode_WorksOnce()
+    {
+        var (name, _, recovery) = await EnrolledUserAsync();
+        var browser = await _a.PasswordStepAsync(name, true);
+        Assert.Equal(HttpStatusCode.Redirect, (await AccountDriver.SecondStepAsync(browser, recovery[3], recovery: true)).StatusCode);
+        var left = new HtmlParser().ParseDocument(await (await browser.GetAsync("/account/two-factor")).Content.ReadAsStringAsync());
+        Assert.Equal("9", left.QuerySelector("#recovery-left")!.TextContent);
+
+        var again = await AccountDriver.SecondStepAsync(await _a.PasswordStepAsync(name, true), recovery[3], recovery: true);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.Contains(LoginWith2faMessage, await again.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task RegeneratedRecoveryCodes_ReplaceTheOldOnes()
+    {
+        var (name, key, recovery) = await EnrolledUserAsync();
+        var browser = await _a.PasswordStepAsync(name, true);
+        await AccountDriver.SecondStepAsync(browser, _a.CodeNow(key));
+        var r = await AccountDriver.SubmitAsync(browser, "/account/two-factor", new(), "/account/two-factor?handler=RecoveryCodes");
+        var fresh = new HtmlParser().ParseDocument(await r.Content.ReadAsStringAsync()).QuerySelectorAll("#recovery-codes code").Select(c => c.TextContent).ToArray();
+        Assert.Equal(10, fresh.Length);
+        Assert.Empty(fresh.Intersect(recovery));
+        Assert.Equal(HttpStatusCode.OK, (await AccountDriver.SecondStepAsync(await _a.PasswordStepAsync(name, true), recovery[0], recovery: true)).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await AccountDriver.SecondStepAsync(await _a.PasswordStepAsync(name, true), fresh[0], recovery: true)).StatusCode);
+    }
+
+    [Fact]
+    public async Task WrongCodes_CountTowardLockout()
+    {
+        var (name, key, _) = await EnrolledUserAsync();
+        var browser = await _a.PasswordStepAsync(name, true);
+        var wrong = _a.CodeNow(key) == "000000" ? "111111" : "000000";
+        for (var i = 0; i < 5; i++) await AccountDriver.SecondStepAsync(browser, wrong);
+        Assert.True(await _a.WithUserAsync(name, (u, user) => u.IsLockedOutAsync(user)));
+        // Locked out: even the right code (and the right password) no longer gets in.
+        var r = await AccountDriver.SecondStepAsync(browser, _a.CodeNow(key));
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Contains(LoginWith2faMessage, await r.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task SecretsAreNotStoredInTheClear()
+    {
+        var (_, key, recovery) = await EnrolledUserAsync();
+        SqliteConnection.ClearAllPools();
+        var raw = System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(factory.DatabasePath))
+            + (File.Exists(factory.DatabasePath + "-wal") ? System.Text.Encoding.UTF8.GetString(await File.ReadAllBytesAsync(factory.DatabasePath + "-wal")) : "");
+        Assert.DoesNotContain(key, raw, StringComparison.OrdinalIgnoreCase);
+        foreach (var code in recovery) Assert.DoesNotContain(code, raw, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task Disable_NeedsCodeOrPassword_ThenSignInIsPasswordOnly()
+    {
+        var (name, key, _) = await EnrolledUserAsync();
+        var browser = await _a.PasswordStepAsync(name, true);
+        await AccountDriver.SecondStepAsync(browser, _a.CodeNow(key));
+
+        var refused = await AccountDriver.SubmitAsync(browser, "/account/two-factor", new() { ["Password"] = "not-the-password-123" }, "/account/two-factor?handler=Disable");
+        Assert.Contains("to turn two-step verification off", await refused.Content.ReadAsStringAsync());
+        Assert.True(await _a.WithUserAsync(name, (u, user) => u.GetTwoFactorEnabledAsync(user)));
+
+        var off = await AccountDriver.SubmitAsync(browser, "/account/two-factor", new() { ["Password"] = AccountDriver.Password }, "/account/two-factor?handler=Disable");
+        Assert.Equal(HttpStatusCode.Redirect, off.StatusCode);
+        Assert.False(await _a.WithUserAsync(name, (u, user) => u.GetTwoFactorEnabledAsync(user)));
+        Assert.Null(await _a.WithUserAsync(name, (u, user) => u.GetAuthenticatorKeyAsync(user)));
+        // The session survived the change, and the next sign-in is password only.
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/account/two-factor")).StatusCode);
+        await _a.PasswordStepAsync(name, expectSecondStep: false);
+    }
+
+    [Fact]
+    public async Task Disable_WithCurrentCode()
+    {
+        var (name, key, _) = await EnrolledUserAsync();
+        var browser = await _a.PasswordStepAsync(name, true);
+        await AccountDriver.SecondStepAsync(browser, _a.CodeNow(key));
+        factory.Clock.Advance(TimeSpan.FromSeconds(Totp.StepSeconds));
+        var off = await AccountDriver.SubmitAsync(browser, "/account/two-factor", new() { ["Code"] = _a.CodeNow(key) }, "/account/two-factor?handler=Disable");
+        Assert.Equal(HttpStatusCode.Redirect, off.StatusCode);
+        Assert.False(await _a.WithUserAsync(name, (u, user) => u.GetTwoFactorEnabledAsync(user)));
+    }
+
+    [Fact]
+    public async Task IdToken_Amr_PasswordOnly_Totp_RecoveryCode()
+    {
+        var passwordOnly = await _a.CreateUserAsync("amr");
+        Assert.Equal(["pwd"], await AmrAfterCodeFlowAsync(await _a.PasswordStepAsync(passwordOnly, false)));
+
+        var (name, key, recovery) = await EnrolledUserAsync();
+        var totp = await _a.PasswordStepAsync(name, true);
+        await AccountDriver.SecondStepAsync(totp, _a.CodeNow(key));
+        Assert.Equal(["mfa", "otp", "pwd"], await AmrAfterCodeFlowAsync(totp));
+
+        var viaRecovery = await _a.PasswordStepAsync(name, true);
+        await AccountDriver.SecondStepAsync(viaRecovery, recovery[0], recovery: true);
+        Assert.Equal(["mfa", "pwd"], await AmrAfterCodeFlowAsync(viaRecovery));
+    }
+
+    [Fact]
+    public async Task RequireMfaClient_PasswordOnlyUser_AccessDenied_TotpUser_GetsACode()
+    {
+        var verifier = OidcDriver.NewVerifier();
+        var p = OidcDriver.AuthorizeParameters(verifier, MfaClient, scope: "openid profile");
+
+        // Signed in with a password only: sent to sign in again; with no second factor to give → access_denied to the client.
+        var passwordOnlyName = await _a.CreateUserAsync("mfa");
+        var passwordOnly = new OidcDriver(await _a.PasswordStepAsync(passwordOnlyName, false));
+        var toLogin = await passwordOnly.AuthorizeAsync(p);
+        Assert.StartsWith("/account/login", toLogin.Headers.Location!.OriginalString);
+        var returnUrl = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(toLogin.Headers.Location.OriginalString[toLogin.Headers.Location.OriginalString.IndexOf('?')..])["ReturnUrl"].ToString();
+        var relogin = await passwordOnly.SubmitLoginAsync(passwordOnlyName, AccountDriver.Password, returnUrl);
+        var denied = await passwordOnly.Http.GetAsync(relogin.Headers.Location!.OriginalString);
+        Assert.Equal("access_denied", OidcDriver.RedirectQuery(denied)["error"]);
+
+        // With TOTP: the password step leads to the code, then the client gets its code.
+        var (name, key, _) = await EnrolledUserAsync();
+        var totp = new OidcDriver(await _a.PasswordStepAsync(name, true));
+        await AccountDriver.SecondStepAsync(totp.Http, _a.CodeNow(key));
+        var code = await totp.AuthorizeAsync(p);
+        Assert.True(OidcDriver.RedirectQuery(code).ContainsKey("code"), code.Headers.Location?.OriginalString);
+    }
+
+    /// <summary>The sorted <c>amr</c> of an ID token obtained with the browser's current session.</summary>
+    private static async Task<string[]> AmrAfterCodeFlowAsync(HttpClient browser)
+    {
+        var d = new OidcDriver(browser);
+        var verifier = OidcDriver.NewVerifier();
+        var code = await d.GetCodeAsync(verifier, OidcDriver.AuthorizeParameters(verifier, scope: "openid"));
+        var tokens = await Json.OkAsync(await d.RedeemCodeAsync(code, verifier));
+        var id = new JsonWebToken(tokens.Str("id_token"));
+        return id.Claims.Where(c => c.Type == "amr").Select(c => c.Value).Order().ToArray();
+    }
+
+    private const string LoginWith2faMessage = "The code is not correct";
+}
