@@ -20,6 +20,8 @@ public class IdentityServerDbContext(DbContextOptions<IdentityServerDbContext> o
     public DbSet<RefreshTokenEntity> RefreshTokens => Set<RefreshTokenEntity>();
     public DbSet<AccessTokenEntity> AccessTokens => Set<AccessTokenEntity>();
     public DbSet<DeviceCodeEntity> DeviceCodes => Set<DeviceCodeEntity>();
+    public DbSet<PasskeyUsageEntity> PasskeyUsage => Set<PasskeyUsageEntity>();
+    public DbSet<ConsumedChallengeEntity> ConsumedChallenges => Set<ConsumedChallengeEntity>();
     public DbSet<ConsentEntity> Consents => Set<ConsentEntity>();
     public DbSet<SigningKeyEntity> SigningKeys => Set<SigningKeyEntity>();
     public DbSet<DataProtectionKeyEntity> DataProtectionKeys => Set<DataProtectionKeyEntity>();
@@ -112,6 +114,21 @@ public class IdentityServerDbContext(DbContextOptions<IdentityServerDbContext> o
             e.Property(x => x.SubjectId).HasMaxLength(450);
             e.HasIndex(x => x.DeviceCodeHash).IsUnique();
             e.HasIndex(x => x.UserCodeHash).IsUnique();
+            e.HasIndex(x => x.ExpiresAt);
+        });
+        b.Entity<PasskeyUsageEntity>(e =>
+        {
+            e.ToTable("PasskeyUsage");
+            e.HasKey(x => x.CredentialId);
+            e.Property(x => x.CredentialId).HasMaxLength(1400);
+            e.Property(x => x.UserId).HasMaxLength(450);
+            e.HasIndex(x => x.UserId);
+        });
+        b.Entity<ConsumedChallengeEntity>(e =>
+        {
+            e.ToTable("ConsumedChallenges");
+            e.HasKey(x => x.ChallengeHash);
+            e.Property(x => x.ChallengeHash).HasMaxLength(64);
             e.HasIndex(x => x.ExpiresAt);
         });
         b.Entity<ConsentEntity>(e =>

@@ -30,7 +30,7 @@ async function approveInBrowser({ deviceResponse, user, clientName, decision }) 
     assert.equal(await codeInput.inputValue(), deviceResponse.user_code, 'verification_uri_complete fills the code in');
     await page.getByRole('button', { name: 'Continue', exact: true }).click();
 
-    await page.locator('input[autocomplete="username"]').fill(user.userName);
+    await page.locator('input[name="Input.UserName"]').fill(user.userName);
     await page.locator('input[autocomplete="current-password"]').fill(user.password);
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 

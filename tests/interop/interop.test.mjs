@@ -42,7 +42,7 @@ async function signInAndConsent({ authorizationUrl, callbacks, user, decision = 
     await page.goto(authorizationUrl.href);
 
     // Login page (server-rendered Razor).
-    await page.locator('input[autocomplete="username"]').fill(user.userName);
+    await page.locator('input[name="Input.UserName"]').fill(user.userName);
     await page.locator('input[autocomplete="current-password"]').fill(user.password);
     await page.getByRole('button', { name: 'Sign in', exact: true }).click();
 

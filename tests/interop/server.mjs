@@ -118,11 +118,14 @@ export function interopSettings(redirectUri) {
       email: 'alice@example.test',
       password: 'correct horse battery staple',
     },
+    // Their own accounts for the two-step and passkey browser tests, which change them.
+    totpUser: { userName: 'bob', email: 'bob@example.test', password: 'bob correct horse battery' },
+    passkeyUser: { userName: 'carol', email: 'carol@example.test', password: 'carol correct horse battery' },
   };
 }
 
 function serverEnvironment({ issuer, dataDir, settings }) {
-  const { web, service, device, api, user } = settings;
+  const { web, service, device, api, user, totpUser, passkeyUser } = settings;
   const config = {
     ASPNETCORE_ENVIRONMENT: 'Production',
     DOTNET_NOLOGO: '1',
@@ -156,6 +159,12 @@ function serverEnvironment({ issuer, dataDir, settings }) {
     IdentityServer__Users__0__UserName: user.userName,
     IdentityServer__Users__0__Email: user.email,
     IdentityServer__Users__0__Password: user.password,
+    IdentityServer__Users__1__UserName: totpUser.userName,
+    IdentityServer__Users__1__Email: totpUser.email,
+    IdentityServer__Users__1__Password: totpUser.password,
+    IdentityServer__Users__2__UserName: passkeyUser.userName,
+    IdentityServer__Users__2__Email: passkeyUser.email,
+    IdentityServer__Users__2__Password: passkeyUser.password,
   };
   web.scopes.forEach((scope, i) => { config[`IdentityServer__Clients__0__Scopes__${i}`] = scope; });
   service.scopes.forEach((scope, i) => { config[`IdentityServer__Clients__1__Scopes__${i}`] = scope; });
@@ -170,10 +179,11 @@ function serverEnvironment({ issuer, dataDir, settings }) {
 
 /**
  * Starts the server, with `redirectUri` registered for the web client (a placeholder when
- * the caller has no callback listener), and resolves once
+ * the caller has no callback listener), on `host` (use 'localhost' for passkeys: WebAuthn
+ * refuses IP addresses as relying-party IDs), and resolves once
  * its discovery document answers 200. Returns { issuer, settings, output(), stop() }.
  */
-export async function startServer({ redirectUri = 'http://127.0.0.1/callback' } = {}) {
+export async function startServer({ redirectUri = 'http://127.0.0.1/callback', host = '127.0.0.1' } = {}) {
   const dll = process.env.IDP_DLL || defaultDll;
   if (!existsSync(dll)) {
     throw new Error(`IdentityServer.dll not found at ${dll}: build it first ` +
@@ -181,7 +191,7 @@ export async function startServer({ redirectUri = 'http://127.0.0.1/callback' } 
   }
 
   const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
+  const issuer = `http://${host}:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'idp-interop-'));
   const settings = interopSettings(redirectUri);
 

@@ -282,6 +282,25 @@ namespace IdentityServer.Migrations.Sqlite.Migrations
                     b.ToTable("Consents", (string)null);
                 });
 
+            modelBuilder.Entity("IdentityServer.Data.Entities.ConsumedChallengeEntity", b =>
+                {
+                    b.Property<string>("ChallengeHash")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ConsumedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("ChallengeHash");
+
+                    b.HasIndex("ExpiresAt");
+
+                    b.ToTable("ConsumedChallenges", (string)null);
+                });
+
             modelBuilder.Entity("IdentityServer.Data.Entities.DataProtectionKeyEntity", b =>
                 {
                     b.Property<int>("Id")
@@ -420,6 +439,27 @@ namespace IdentityServer.Migrations.Sqlite.Migrations
                     b.HasIndex("SubjectId", "ClientId");
 
                     b.ToTable("Grants", (string)null);
+                });
+
+            modelBuilder.Entity("IdentityServer.Data.Entities.PasskeyUsageEntity", b =>
+                {
+                    b.Property<string>("CredentialId")
+                        .HasMaxLength(1400)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("LastUsedAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("UserId")
+                        .IsRequired()
+                        .HasMaxLength(450)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("CredentialId");
+
+                    b.HasIndex("UserId");
+
+                    b.ToTable("PasskeyUsage", (string)null);
                 });
 
             modelBuilder.Entity("IdentityServer.Data.Entities.RefreshTokenEntity", b =>

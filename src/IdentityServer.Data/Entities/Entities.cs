@@ -130,6 +130,24 @@ public sealed class DeviceCodeEntity
     public DateTimeOffset? RedeemedAt { get; set; }
 }
 
+/// <summary>When a passkey last signed someone in (table <c>PasskeyUsage</c>); Identity's passkey record has no such field.</summary>
+public sealed class PasskeyUsageEntity
+{
+    /// <summary>The credential id, base64url.</summary>
+    public required string CredentialId { get; set; }
+    public required string UserId { get; set; }
+    public DateTimeOffset LastUsedAt { get; set; }
+}
+
+/// <summary>A WebAuthn challenge that has been used (table <c>ConsumedChallenges</c>), by SHA-256; a second use is a replay.</summary>
+public sealed class ConsumedChallengeEntity
+{
+    public required string ChallengeHash { get; set; }
+    public DateTimeOffset ConsumedAt { get; set; }
+    /// <summary>After this the ceremony state that carried the challenge has expired; the row can go.</summary>
+    public DateTimeOffset ExpiresAt { get; set; }
+}
+
 /// <summary>Remembered consent of one user for one client (table <c>Consents</c>).</summary>
 public sealed class ConsentEntity
 {

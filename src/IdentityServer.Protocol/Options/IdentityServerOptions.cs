@@ -15,6 +15,9 @@ public sealed class IdentityServerOptions
     /// <summary>Device Authorization Grant settings (RFC 8628).</summary>
     public DeviceFlowOptions DeviceFlow { get; set; } = new();
 
+    /// <summary>Passkey (WebAuthn) relying-party settings.</summary>
+    public PasskeyOptions Passkeys { get; set; } = new();
+
     /// <summary>Clients declared in configuration; upserted at start-up.</summary>
     public List<ClientOptions> Clients { get; set; } = [];
 
@@ -64,6 +67,23 @@ public sealed class DeviceFlowOptions
 
     /// <summary>The sliding window of the two limits above, seconds (default 300).</summary>
     public int UserCodeAttemptWindowSeconds { get; set; } = 300;
+}
+
+/// <summary>Passkey (WebAuthn Level 3) relying-party settings (section <c>IdentityServer:Passkeys</c>).</summary>
+public sealed class PasskeyOptions
+{
+    /// <summary>The RP ID (WebAuthn §5.1.2 <c>rp.id</c>): a registrable domain equal to or a parent of the issuer's host; credentials are bound to it. Default: the issuer's host.</summary>
+    public string? ServerDomain { get; set; }
+
+    /// <summary>Origins (<c>scheme://host[:port]</c>) whose ceremonies are accepted (WebAuthn §7.1 step 9, §7.2 step 13). Default: the issuer's origin.</summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
+    /// <summary>The RP ID in effect: <see cref="ServerDomain"/> or the host of <paramref name="issuer"/>.</summary>
+    public string EffectiveServerDomain(string issuer) => string.IsNullOrWhiteSpace(ServerDomain) ? new Uri(issuer).Host : ServerDomain;
+
+    /// <summary>The origins in effect: <see cref="AllowedOrigins"/>, or the origin of <paramref name="issuer"/>.</summary>
+    public IReadOnlyList<string> EffectiveOrigins(string issuer) =>
+        AllowedOrigins.Count > 0 ? AllowedOrigins.Select(o => o.TrimEnd('/')).ToArray() : [new Uri(issuer).GetLeftPart(UriPartial.Authority)];
 }
 
 /// <summary>A client declared in configuration (section <c>IdentityServer:Clients:N</c>).</summary>

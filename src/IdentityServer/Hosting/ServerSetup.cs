@@ -102,6 +102,8 @@ public static class ServerSetup
             .AddTokenProvider<TotpTokenProvider>(TotpTokenProvider.ProviderName);
         // The authenticator key sealed and recovery codes hashed (replaces the store AddEntityFrameworkStores registered).
         services.AddScoped<IUserStore<ApplicationUser>, ApplicationUserStore>();
+        services.AddSingleton<IConfigureOptions<IdentityPasskeyOptions>, PasskeySetup>();
+        services.AddScoped<Passkeys>();
         services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions>, CookieSetup>();
         services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Antiforgery.AntiforgeryOptions>, CookieSetup>();
         services.Configure<SecurityStampValidatorOptions>(o => o.OnRefreshingPrincipal = SessionClaims.CopyOnRefresh);

@@ -11,18 +11,23 @@ using Microsoft.EntityFrameworkCore;
 namespace IdentityServer.Pages.Account;
 
 /// <summary>
-/// Password sign-in with Identity's lockout (5 failures → 15 minutes). The person may type a user name or an
-/// e-mail address. Every failure (unknown user, wrong password, lockout) shows the same message after the same hashing
+/// Sign-in: a password (then a second factor when the person has one, see <see cref="LoginWith2faModel"/>), or a passkey
+/// alone (a button, and WebAuthn conditional UI on the user-name field where the browser offers it). Identity's lockout
+/// applies (5 failures → 15 minutes). The person may type a user name or an e-mail address. Every failure (unknown user, wrong password, lockout) shows the same message after the same hashing
 /// work, so the page does not reveal which accounts exist; the log records why.
 /// </summary>
 public sealed class LoginModel(
-    UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, IClientStore clients,
+    UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, IClientStore clients, Passkeys passkeys,
     TimeProvider time, ILogger<LoginModel> logger) : PageModel
 {
     [BindProperty] public InputModel Input { get; set; } = new();
     [BindProperty(SupportsGet = true)] public string? ReturnUrl { get; set; }
     public string? ErrorMessage { get; private set; }
     public string? ClientName { get; private set; }
+    public bool ClientRequiresMfa { get; private set; }
+
+    /// <summary>True when this page shows a failed passkey attempt: the page script then does not start conditional UI again.</summary>
+    public bool PasskeyFailed { get; private set; }
 
     /// <summary>The form fields.</summary>
     public sealed class InputModel
@@ -86,6 +91,30 @@ public sealed class LoginModel(
         return LocalRedirect(SafeReturnUrl());
     }
 
+    /// <summary>Options for a passkey sign-in (WebAuthn <c>PublicKeyCredentialRequestOptionsJSON</c>, any discoverable credential); starts the ceremony.</summary>
+    public async Task<IActionResult> OnPostPasskeyOptionsAsync() => Content(await passkeys.RequestOptionsAsync(), "application/json");
+
+    /// <summary>Signs in with the passkey assertion in <paramref name="credential"/> (JSON of <c>PublicKeyCredential.toJSON()</c>); see <see cref="Passkeys.SignInAsync"/>.</summary>
+    public async Task<IActionResult> OnPostPasskeyAsync(string? credential)
+    {
+        await LoadClientNameAsync(AuthorizeQuery());
+        ModelState.Clear();
+        if (string.IsNullOrEmpty(credential) || credential.Length > 64 * 1024)
+        {
+            ErrorMessage = "No passkey was received. Try again.";
+            PasskeyFailed = true;
+            return Page();
+        }
+        var outcome = await passkeys.SignInAsync(credential);
+        if (!outcome.Succeeded)
+        {
+            ErrorMessage = outcome.Message;
+            PasskeyFailed = true;
+            return Page();
+        }
+        return LocalRedirect(SafeReturnUrl());
+    }
+
     /// <summary>Shown for every failed sign-in.</summary>
     public const string FailureMessage = "The user name or password is incorrect, or the account is locked after too many failed attempts. Try again later.";
 
@@ -115,6 +144,9 @@ public sealed class LoginModel(
     {
         if (query is not null && query.TryGetValue("client_id", out var id) && id.Count == 1
             && await clients.FindByClientIdAsync(id.ToString(), HttpContext.RequestAborted) is { Enabled: true } client)
+        {
             ClientName = client.DisplayName ?? client.ClientId;
+            ClientRequiresMfa = client.RequireMfa;
+        }
     }
 }

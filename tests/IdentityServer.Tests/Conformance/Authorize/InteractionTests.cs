@@ -23,7 +23,7 @@ public sealed class InteractionTests(IdentityServerFactory factory) : IClassFixt
 
         var page = await (await _d.Http.GetAsync(location)).Content.ReadAsStringAsync();
         var doc = new AngleSharp.Html.Parser.HtmlParser().ParseDocument(page);
-        Assert.Equal("alice", doc.QuerySelector("input[autocomplete=username]")!.GetAttribute("value"));
+        Assert.Equal("alice", doc.QuerySelector("input[name='Input.UserName']")!.GetAttribute("value"));
         Assert.NotNull(doc.QuerySelector("input[type=password][autocomplete=current-password]"));
         Assert.Contains("Test web", page);
 
