@@ -200,6 +200,75 @@ describe('two-step sign-in and passkeys in Chromium against a real IdentityServe
     });
   }, { timeout: 90_000 });
 
+  /** Signs in with the password, adds a passkey named `name` on the account page, and signs out again. */
+  async function registerPasskey(page, user, name) {
+    await passwordSignIn(page, user, '/account/passkeys');
+    await page.locator('#passkey-name').fill(name);
+    await page.getByRole('button', { name: 'Add a passkey', exact: true }).click();
+    await page.locator('tr[data-passkey]', { hasText: name }).waitFor();
+    await signOut(page);
+  }
+
+  /** Presses "Sign in with a passkey" on the login page (no return URL) and waits until the home page says who is signed in. */
+  async function passkeySignIn(page) {
+    await page.goto(`${issuer}/account/login`);
+    await page.getByRole('button', { name: 'Sign in with a passkey', exact: true }).click();
+    await page.getByText('You are signed in as').waitFor();
+  }
+
+  it('passkey: a replayed assertion, sent again with the copied ceremony cookie, is refused', async () => {
+    const { passkeyUser } = settings;
+    const { page } = await newPage({ authenticator: true, conditional: false });
+    await inBrowser(page, async () => {
+      await registerPasskey(page, passkeyUser, 'Replay key');
+
+      // Capture the sign-in POST exactly as the browser sent it: body, antiforgery and ceremony-state cookies.
+      let captured;
+      page.on('request', (request) => {
+        if (request.method() === 'POST' && request.url().includes('handler=Passkey')) {
+          captured = request.allHeaders().then((headers) => ({ url: request.url(), body: request.postData(), headers }));
+        }
+      });
+      await passkeySignIn(page);
+      const original = await captured;
+      assert.ok(original?.headers.cookie, 'the sign-in request was captured with its cookies');
+
+      const replay = await fetch(original.url, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': original.headers['content-type'], cookie: original.headers.cookie },
+        body: original.body,
+      });
+      assert.equal(replay.status, 200, 'the login page again, not a redirect into a session');
+      assert.ok(!replay.headers.getSetCookie().some((c) => c.startsWith('idsrv=')), 'no session cookie for the replay');
+      // Chromium's virtual authenticator counts signatures, so the stored counter already refuses the copy; for
+      // counter-less (synced) passkeys the consumed-challenge check does (see PasskeyTests in the .NET tests).
+      assert.match(await replay.text(), /The passkey request expired|could not be used/);
+      assert.match(server.output(), /already used \(replay\)|signature counter did not grow/);
+    });
+  }, { timeout: 90_000 });
+
+  it('passkey: an authenticator whose signature counter went back (a clone) is refused, and the server logs it', async () => {
+    const { passkeyUser } = settings;
+    const { page, cdp, authenticatorId } = await newPage({ authenticator: true, conditional: false });
+    await inBrowser(page, async () => {
+      await registerPasskey(page, passkeyUser, 'Cloned key');
+      await passkeySignIn(page);
+      await signOut(page);
+
+      // Put the same key back with its counter reset, as a copy of the authenticator would have it.
+      const { credentials: [credential] } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
+      assert.ok(credential.signCount > 0, `the authenticator counts signatures (${credential.signCount})`);
+      await cdp.send('WebAuthn.removeCredential', { authenticatorId, credentialId: credential.credentialId });
+      await cdp.send('WebAuthn.addCredential', { authenticatorId, credential: { ...credential, signCount: 0 } });
+
+      await page.goto(`${issuer}/account/login`);
+      await page.getByRole('button', { name: 'Sign in with a passkey', exact: true }).click();
+      await page.locator('[role="alert"]', { hasText: 'could not be used' }).waitFor();
+      assert.match(server.output(), /signature counter did not grow/);
+    });
+  }, { timeout: 90_000 });
+
   it('TOTP: set up through the account page, then the code flow asks for the code after the password', async () => {
     const { totpUser } = settings;
     const { page } = await newPage();
