@@ -81,6 +81,9 @@ public sealed class PasskeyOptions
     /// <summary>The RP ID in effect: <see cref="ServerDomain"/> or the host of <paramref name="issuer"/>.</summary>
     public string EffectiveServerDomain(string issuer) => string.IsNullOrWhiteSpace(ServerDomain) ? new Uri(issuer).Host : ServerDomain;
 
+    /// <summary>False when the RP ID in effect is an IP address, which WebAuthn refuses (§5.1.2): then the pages offer no passkeys.</summary>
+    public bool IsAvailable(string issuer) => Uri.CheckHostName(EffectiveServerDomain(issuer)) is not (UriHostNameType.IPv4 or UriHostNameType.IPv6);
+
     /// <summary>The origins in effect: <see cref="AllowedOrigins"/>, or the origin of <paramref name="issuer"/>.</summary>
     public IReadOnlyList<string> EffectiveOrigins(string issuer) =>
         AllowedOrigins.Count > 0 ? AllowedOrigins.Select(o => o.TrimEnd('/')).ToArray() : [new Uri(issuer).GetLeftPart(UriPartial.Authority)];

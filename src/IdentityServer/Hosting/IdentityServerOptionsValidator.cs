@@ -38,12 +38,35 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
         if (o.Lifetimes.AccessTokenSeconds <= 0) errors.Add("IdentityServer:Lifetimes:AccessTokenSeconds must be positive.");
         if (o.Lifetimes.RefreshTokenSlidingSeconds <= 0 || o.Lifetimes.RefreshTokenAbsoluteSeconds < o.Lifetimes.RefreshTokenSlidingSeconds)
             errors.Add("IdentityServer:Lifetimes: refresh token lifetimes must be positive and absolute ≥ sliding.");
+        errors.AddRange(ValidatePasskeys(o));
+
         var device = o.DeviceFlow;
         if (device.DeviceCodeLifetimeSeconds is < 60 or > 1800) errors.Add("IdentityServer:DeviceFlow:DeviceCodeLifetimeSeconds must be 60..1800.");
         if (device.PollingIntervalSeconds is < 1 or > 60) errors.Add("IdentityServer:DeviceFlow:PollingIntervalSeconds must be 1..60.");
         if (device.UserCodeAttemptsPerAddress < 1 || device.UserCodeAttemptsPerSession < 1 || device.UserCodeAttemptWindowSeconds < 1)
             errors.Add("IdentityServer:DeviceFlow: the user code attempt limits and their window must be positive.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>
+    /// WebAuthn's rules for the relying party (WebAuthn Level 3 §5.1.2, §13.4.9): each allowed origin is an absolute http(s) origin
+    /// (no path), and the RP ID (<c>Passkeys:ServerDomain</c>) is that origin's host or a parent domain of it, and not an IP address.
+    /// </summary>
+    private static IEnumerable<string> ValidatePasskeys(IdentityServerOptions o)
+    {
+        // Derived from the issuer alone, nothing can be wrong: an IP-address issuer simply has no passkeys (see PasskeyOptions.IsAvailable).
+        if (!Uri.TryCreate(o.Issuer, UriKind.Absolute, out _) || (string.IsNullOrWhiteSpace(o.Passkeys.ServerDomain) && o.Passkeys.AllowedOrigins.Count == 0))
+            yield break;
+        var rpId = o.Passkeys.EffectiveServerDomain(o.Issuer).ToLowerInvariant();
+        foreach (var origin in o.Passkeys.EffectiveOrigins(o.Issuer))
+        {
+            if (!Uri.TryCreate(origin, UriKind.Absolute, out var u) || u.Scheme is not ("https" or "http") || u.AbsolutePath != "/" || !string.IsNullOrEmpty(u.Query))
+                yield return $"IdentityServer:Passkeys:AllowedOrigins has '{origin}', which is not an http(s) origin (scheme, host, optional port).";
+            else if (u.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6)
+                yield return $"IdentityServer:Passkeys: the origin '{origin}' is an IP address; WebAuthn needs a domain name (use localhost for development).";
+            else if (u.Host != rpId && !u.Host.EndsWith("." + rpId, StringComparison.Ordinal))
+                yield return $"IdentityServer:Passkeys:ServerDomain '{rpId}' must be the host of '{origin}' or a parent domain of it.";
+        }
     }
 
     /// <summary>

@@ -38,6 +38,9 @@ public sealed class StartupConfigurationTests
     [InlineData("IdentityServer:Lifetimes:AuthorizationCodeSeconds", "120", "AuthorizationCodeSeconds")]
     [InlineData("IdentityServer:Clients:0:RedirectUris:0", "javascript:alert(1)", "javascript")]
     [InlineData("IdentityServer:DeviceFlow:PollingIntervalSeconds", "0", "PollingIntervalSeconds")]
+    [InlineData("IdentityServer:Passkeys:ServerDomain", "example.com", "must be the host of")]
+    [InlineData("IdentityServer:Passkeys:AllowedOrigins:0", "https://localhost/login", "not an http(s) origin")]
+    [InlineData("IdentityServer:Passkeys:AllowedOrigins:0", "https://127.0.0.1", "IP address")]
     [InlineData("IdentityServer:DeviceFlow:DeviceCodeLifetimeSeconds", "86400", "DeviceCodeLifetimeSeconds")]
     [InlineData("IdentityServer:DeviceFlow:UserCodeAttemptsPerAddress", "0", "attempt limits")]
     public void UnsafeSetting_RefusedAtStartup_NamingTheKey(string key, string value, string expected)

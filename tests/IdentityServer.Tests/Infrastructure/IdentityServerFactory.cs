@@ -27,6 +27,7 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
     public const string DeviceTvClient = "device-tv";
     public const string DeviceTvSecret = "device-tv-secret-0123456789-0123456789-01234";
     public const string MfaClient = "mfa-web";
+    public const string MfaDeviceClient = "device-mfa";
     public const string ApiScope = "api1";
     public const string ApiAudience = "https://api.example";
     public const string UserName = "alice";
@@ -87,6 +88,8 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
         AddClient(d, 5, DeviceClient, null, [], ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"], ["openid", "profile", "offline_access", ApiScope], false);
         AddClient(d, 7, MfaClient, WebSecret, [WebRedirect], ["authorization_code"], ["openid", "profile"], false);
         d["IdentityServer:Clients:7:RequireMfa"] = "true";
+        AddClient(d, 8, MfaDeviceClient, null, [], ["urn:ietf:params:oauth:grant-type:device_code"], ["openid"], false);
+        d["IdentityServer:Clients:8:RequireMfa"] = "true";
         AddClient(d, 6, DeviceTvClient, DeviceTvSecret, [], ["urn:ietf:params:oauth:grant-type:device_code"], ["openid", "profile"], false);
         return d;
     }

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using IdentityServer.Account;
 using IdentityServer.Data.Entities;
+using IdentityServer.Protocol.Options;
 using IdentityServer.Protocol.Stores;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
@@ -18,13 +19,16 @@ namespace IdentityServer.Pages.Account;
 /// </summary>
 public sealed class LoginModel(
     UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, IClientStore clients, Passkeys passkeys,
-    TimeProvider time, ILogger<LoginModel> logger) : PageModel
+    IdentityServerOptions options, TimeProvider time, ILogger<LoginModel> logger) : PageModel
 {
     [BindProperty] public InputModel Input { get; set; } = new();
     [BindProperty(SupportsGet = true)] public string? ReturnUrl { get; set; }
     public string? ErrorMessage { get; private set; }
     public string? ClientName { get; private set; }
     public bool ClientRequiresMfa { get; private set; }
+
+    /// <summary>False when the server's address cannot use passkeys (an IP-address issuer).</summary>
+    public bool PasskeysAvailable => options.Passkeys.IsAvailable(options.Issuer);
 
     /// <summary>True when this page shows a failed passkey attempt: the page script then does not start conditional UI again.</summary>
     public bool PasskeyFailed { get; private set; }

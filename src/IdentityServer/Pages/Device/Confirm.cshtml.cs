@@ -1,12 +1,14 @@
 using IdentityServer.Account;
 using IdentityServer.Device;
 using IdentityServer.Http;
+using IdentityServer.Protocol.Endpoints.Authorize;
 using IdentityServer.Protocol.Endpoints.Device;
 using IdentityServer.Protocol.Grants;
 using IdentityServer.Protocol.Stores;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace IdentityServer.Pages.Device;
 
@@ -25,12 +27,16 @@ public sealed class ConfirmModel(DeviceVerification verification, InteractionTic
     public List<string> ScopeDescriptions { get; } = [];
     public (string Heading, string Text)? Outcome { get; private set; }
 
+    /// <summary>Set when the client requires multi-factor sign-in and this session has none: where to sign in again.</summary>
+    public string? StepUpUrl { get; private set; }
+
     /// <summary>Shows the request, or why it cannot be decided.</summary>
     public async Task<IActionResult> OnGetAsync()
     {
         if (OpenTicket() is not var (id, code)) return Page();
         var lookup = await verification.FindByIdAsync(id, HttpContext.RequestAborted);
         if (lookup.State != DeviceVerificationState.Pending) { Outcome = DeviceMessages.For(lookup.State); return Page(); }
+        if (NeedsStepUp(lookup)) return Page();
         ClientName = lookup.Client!.DisplayName ?? lookup.Client.ClientId;
         UserCode = IdentityServer.Protocol.Grants.UserCode.Format(code);
         ScopeDescriptions.AddRange(lookup.Record!.Scopes.Select(s => ScopeText.Describe(s, catalog)));
@@ -43,11 +49,24 @@ public sealed class ConfirmModel(DeviceVerification verification, InteractionTic
         if (OpenTicket() is not var (id, _)) return Page();
         var session = SessionClaims.FromPrincipal(User);
         if (session is null || await users.FindActiveAsync(session.SubjectId, HttpContext.RequestAborted) is null) return Challenge();
+        if (decision == "approve" && NeedsStepUp(await verification.FindByIdAsync(id, HttpContext.RequestAborted))) return Page();
         var result = decision == "approve"
             ? await verification.ApproveAsync(id, session, HttpContext.RequestAborted)
             : await verification.DenyAsync(id, session.SubjectId, HttpContext.RequestAborted);
         Outcome = DeviceMessages.For(result.State);
         return Page();
+    }
+
+    /// <summary>
+    /// True (with <see cref="Outcome"/> and <see cref="StepUpUrl"/> set) when the client requires multi-factor authentication and
+    /// this session's <c>amr</c> has no <c>mfa</c>: the person must sign in again with a second factor or a passkey first.
+    /// </summary>
+    private bool NeedsStepUp(DeviceVerificationLookup lookup)
+    {
+        if (lookup.Client is not { RequireMfa: true } || SessionClaims.FromPrincipal(User)?.Amr.Contains(AuthorizeInteraction.Mfa) == true) return false;
+        Outcome = ("Two-step verification required", $"{lookup.Client.DisplayName ?? lookup.Client.ClientId} requires you to sign in with two-step verification or a passkey.");
+        StepUpUrl = QueryHelpers.AddQueryString("/account/login", "ReturnUrl", Request.Path + Request.QueryString);
+        return true;
     }
 
     /// <summary>The device authorization id and normalized user code from <see cref="Ticket"/>, or null with <see cref="Outcome"/> set.</summary>

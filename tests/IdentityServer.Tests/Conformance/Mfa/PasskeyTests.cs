@@ -156,3 +156,35 @@ public sealed class PasskeyTests(IdentityServerFactory factory) : IClassFixture<
             new() { ["credential"] = authenticator.Assert("""{"challenge":"AAAA"}""", Origin) }, token));
     }
 }
+
+/// <summary>A server whose passkey ceremonies are allowed only from https://accounts.localhost (RP ID stays localhost).</summary>
+public sealed class ConfiguredOriginFactory : IdentityServerFactory
+{
+    public const string AllowedOrigin = "https://accounts.localhost";
+
+    public ConfiguredOriginFactory() => Settings["IdentityServer:Passkeys:AllowedOrigins:0"] = AllowedOrigin;
+}
+
+/// <summary><c>IdentityServer:Passkeys:AllowedOrigins</c> decides which origins may run ceremonies (WebAuthn §7.2 step 13).</summary>
+public sealed class PasskeyOriginConfigurationTests(ConfiguredOriginFactory factory) : IClassFixture<ConfiguredOriginFactory>
+{
+    [Fact]
+    public async Task OnlyTheConfiguredOrigin_IsAccepted()
+    {
+        var name = await new AccountDriver(factory).CreateUserAsync("pk");
+        var authenticator = new SoftwareAuthenticator("localhost");
+        var browser = new CookieJarBrowser(factory);
+        await browser.PostAsync("/account/login", new() { ["Input.UserName"] = name, ["Input.Password"] = AccountDriver.Password }, await browser.TokenAsync("/account/login"));
+        var token = await browser.TokenAsync("/account/passkeys");
+
+        // Registration from the issuer's own origin is refused here: it is not in the list.
+        var options = await (await browser.PostAsync("/account/passkeys?handler=CreationOptions", new(), token)).Content.ReadAsStringAsync();
+        var refused = await browser.PostAsync("/account/passkeys?handler=Add", new() { ["Name"] = "k", ["credential"] = authenticator.Register(options, IdentityServerFactory.Issuer) }, token);
+        Assert.Equal(HttpStatusCode.OK, refused.StatusCode);
+        Assert.Contains("could not be added", await refused.Content.ReadAsStringAsync());
+
+        options = await (await browser.PostAsync("/account/passkeys?handler=CreationOptions", new(), token)).Content.ReadAsStringAsync();
+        var added = await browser.PostAsync("/account/passkeys?handler=Add", new() { ["Name"] = "k", ["credential"] = authenticator.Register(options, ConfiguredOriginFactory.AllowedOrigin) }, token);
+        Assert.Equal(HttpStatusCode.Redirect, added.StatusCode);
+    }
+}

@@ -212,6 +212,24 @@ public sealed class TotpTests(IdentityServerFactory factory) : IClassFixture<Ide
         Assert.True(OidcDriver.RedirectQuery(code).ContainsKey("code"), code.Headers.Location?.OriginalString);
     }
 
+    [Fact]
+    public async Task RequireMfaDeviceClient_ApprovalNeedsASecondFactor()
+    {
+        var start = await new DeviceDriver(factory).StartAsync(MfaDeviceClient, null, "openid");
+
+        var passwordOnly = await _a.CreateUserAsync("mfa");
+        var page = await DeviceDriver.OpenConfirmationAsync(factory.CreateBrowser(), start.Str("user_code"), passwordOnly, AccountDriver.Password);
+        Assert.Equal("Two-step verification required", DeviceDriver.Heading(page.Html));
+        Assert.DoesNotContain("value=\"approve\"", page.Html);
+        Assert.Contains("/account/login?ReturnUrl=", page.Html);
+
+        var (name, key, _) = await EnrolledUserAsync();
+        var browser = await _a.PasswordStepAsync(name, true);
+        await AccountDriver.SecondStepAsync(browser, _a.CodeNow(key));
+        var confirmation = await DeviceDriver.OpenConfirmationAsync(browser, start.Str("user_code"));
+        Assert.Equal("Device approved", DeviceDriver.Heading(await DeviceDriver.DecideAsync(browser, confirmation, "approve")));
+    }
+
     /// <summary>The sorted <c>amr</c> of an ID token obtained with the browser's current session.</summary>
     private static async Task<string[]> AmrAfterCodeFlowAsync(HttpClient browser)
     {

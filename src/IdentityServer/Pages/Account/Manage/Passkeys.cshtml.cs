@@ -14,12 +14,15 @@ namespace IdentityServer.Pages.Account.Manage;
 /// <see cref="PasskeyCeremonies.RegisterAsync"/>), rename, remove. Ids in forms are base64url credential ids.
 /// </summary>
 public sealed class PasskeysModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, PasskeyCeremonies passkeys,
-    IdentityServerDbContext db, ILogger<PasskeysModel> logger) : AccountPageModel(users, signIn)
+    IdentityServerDbContext db, IdentityServer.Protocol.Options.IdentityServerOptions options, ILogger<PasskeysModel> logger) : AccountPageModel(users, signIn)
 {
     /// <summary>One row of the list.</summary>
     public sealed record Row(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, bool Synced);
 
     public List<Row> Rows { get; } = [];
+
+    /// <summary>False when the server's address cannot use passkeys (an IP-address issuer).</summary>
+    public bool PasskeysAvailable => options.Passkeys.IsAvailable(options.Issuer);
 
     [BindProperty, StringLength(100)] public string? Name { get; set; }
     [BindProperty, StringLength(1400)] public string? Id { get; set; }
