@@ -46,6 +46,10 @@ public class IdentityServerDbContext(DbContextOptions<IdentityServerDbContext> o
         // the host and the migration tool both set IdentitySchemaVersions.Version3 (passkeys).
         base.OnModelCreating(b);
 
+        // Written only by the conditional ExecuteUpdate that accepts a TOTP step: Identity's UpdateAsync, which saves the whole
+        // tracked user, must not put back an older value it loaded before (that would make a used code valid again).
+        b.Entity<ApplicationUser>().Property(x => x.LastTotpStep).Metadata.SetAfterSaveBehavior(Microsoft.EntityFrameworkCore.Metadata.PropertySaveBehavior.Ignore);
+
         b.Entity<ClientEntity>(e =>
         {
             e.ToTable("Clients");

@@ -114,7 +114,7 @@ describe('two-step sign-in and passkeys in Chromium against a real IdentityServe
   }
 
   it('passkey: register on the account page, then sign in with it alone inside a code flow', async () => {
-    const { passkeyUser } = settings;
+    const passkeyUser = settings.passkeyUsers[0];
     const { page, cdp, authenticatorId } = await newPage({ authenticator: true, conditional: false });
     await inBrowser(page, async () => {
       await passwordSignIn(page, passkeyUser, '/account/passkeys');
@@ -154,7 +154,7 @@ describe('two-step sign-in and passkeys in Chromium against a real IdentityServe
   }, { timeout: 90_000 });
 
   it('passkey: conditional UI on the user-name field signs in with the passkey, no click on the button', async () => {
-    const { passkeyUser } = settings;
+    const passkeyUser = settings.passkeyUsers[1];
     const { page } = await newPage({ authenticator: true });
     await inBrowser(page, async () => {
       await passwordSignIn(page, passkeyUser, '/account/passkeys');
@@ -175,7 +175,7 @@ describe('two-step sign-in and passkeys in Chromium against a real IdentityServe
   }, { timeout: 90_000 });
 
   it('passkey: once removed on the account page, it no longer signs in', async () => {
-    const { passkeyUser } = settings;
+    const passkeyUser = settings.passkeyUsers[2];
     const { page, cdp, authenticatorId } = await newPage({ authenticator: true, conditional: false });
     await inBrowser(page, async () => {
       await passwordSignIn(page, passkeyUser, '/account/passkeys');
@@ -217,7 +217,7 @@ describe('two-step sign-in and passkeys in Chromium against a real IdentityServe
   }
 
   it('passkey: a replayed assertion, sent again with the copied ceremony cookie, is refused', async () => {
-    const { passkeyUser } = settings;
+    const passkeyUser = settings.passkeyUsers[3];
     const { page } = await newPage({ authenticator: true, conditional: false });
     await inBrowser(page, async () => {
       await registerPasskey(page, passkeyUser, 'Replay key');
@@ -249,7 +249,7 @@ describe('two-step sign-in and passkeys in Chromium against a real IdentityServe
   }, { timeout: 90_000 });
 
   it('passkey: an authenticator whose signature counter went back (a clone) is refused, and the server logs it', async () => {
-    const { passkeyUser } = settings;
+    const passkeyUser = settings.passkeyUsers[4];
     const { page, cdp, authenticatorId } = await newPage({ authenticator: true, conditional: false });
     await inBrowser(page, async () => {
       await registerPasskey(page, passkeyUser, 'Cloned key');

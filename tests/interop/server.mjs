@@ -120,12 +120,14 @@ export function interopSettings(redirectUri) {
     },
     // Their own accounts for the two-step and passkey browser tests, which change them.
     totpUser: { userName: 'bob', email: 'bob@example.test', password: 'bob correct horse battery' },
-    passkeyUser: { userName: 'carol', email: 'carol@example.test', password: 'carol correct horse battery' },
+    // One account per passkey test: adding a second factor to an account that has one needs a multi-factor session.
+    passkeyUsers: ['carol', 'dave', 'erin', 'frank', 'gina']
+      .map((name) => ({ userName: name, email: `${name}@example.test`, password: `${name} correct horse battery` })),
   };
 }
 
 function serverEnvironment({ issuer, dataDir, settings }) {
-  const { web, service, device, api, user, totpUser, passkeyUser } = settings;
+  const { web, service, device, api, user, totpUser, passkeyUsers } = settings;
   const config = {
     ASPNETCORE_ENVIRONMENT: 'Production',
     DOTNET_NOLOGO: '1',
@@ -162,10 +164,12 @@ function serverEnvironment({ issuer, dataDir, settings }) {
     IdentityServer__Users__1__UserName: totpUser.userName,
     IdentityServer__Users__1__Email: totpUser.email,
     IdentityServer__Users__1__Password: totpUser.password,
-    IdentityServer__Users__2__UserName: passkeyUser.userName,
-    IdentityServer__Users__2__Email: passkeyUser.email,
-    IdentityServer__Users__2__Password: passkeyUser.password,
   };
+  passkeyUsers.forEach((u, i) => {
+    config[`IdentityServer__Users__${i + 2}__UserName`] = u.userName;
+    config[`IdentityServer__Users__${i + 2}__Email`] = u.email;
+    config[`IdentityServer__Users__${i + 2}__Password`] = u.password;
+  });
   web.scopes.forEach((scope, i) => { config[`IdentityServer__Clients__0__Scopes__${i}`] = scope; });
   service.scopes.forEach((scope, i) => { config[`IdentityServer__Clients__1__Scopes__${i}`] = scope; });
   device.scopes.forEach((scope, i) => { config[`IdentityServer__Clients__2__Scopes__${i}`] = scope; });

@@ -44,6 +44,12 @@ public sealed class CookieSetup(IdentityServerOptions options) :
         else if (name == IdentityConstants.ExternalScheme) o.Cookie.Name = Prefix + "idsrv.external";
         else if (name == IdentityConstants.TwoFactorUserIdScheme) o.Cookie.Name = Prefix + "idsrv.2fa";
         else if (name == IdentityConstants.TwoFactorRememberMeScheme) o.Cookie.Name = Prefix + "idsrv.2fa.remember";
+        else if (name == TwoFactorLogin.Scheme)
+        {
+            o.Cookie.Name = Prefix + TwoFactorLogin.Scheme;
+            o.ExpireTimeSpan = TwoFactorLogin.Lifetime;
+            o.SlidingExpiration = false;
+        }
     }
 
     /// <inheritdoc />

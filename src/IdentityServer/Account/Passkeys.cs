@@ -76,7 +76,13 @@ public sealed class Passkeys(SignInManager<ApplicationUser> signIn, UserManager<
         }
 
         var passkey = result.Passkey!;
-        await users.AddOrUpdatePasskeyAsync(user, passkey);
+        var counterSaved = await users.AddOrUpdatePasskeyAsync(user, passkey);
+        if (!counterSaved.Succeeded)
+        {
+            // Without the new signature counter stored, a clone could use the same counter value again.
+            logger.LogWarning("Passkey sign-in refused for {UserId}: the signature counter could not be saved ({Codes})", user.Id, string.Join(",", counterSaved.Errors.Select(e => e.Code)));
+            return new(false, "That passkey could not be used here. Try again or use your password.");
+        }
         await RecordUseAsync(user.Id, passkey.CredentialId);
         string[] amr = [passkey.IsBackupEligible ? "swk" : "hwk", "user", "mfa"];
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SessionClaims.Create(time.GetUtcNow(), amr));
@@ -133,7 +139,6 @@ public sealed class Passkeys(SignInManager<ApplicationUser> signIn, UserManager<
         try
         {
             await db.SaveChangesAsync();
-            return true;
         }
         catch (DbUpdateException)
         {
@@ -144,6 +149,9 @@ public sealed class Passkeys(SignInManager<ApplicationUser> signIn, UserManager<
             // Only this row: the context is shared with Identity's user store, whose tracked user must stay.
             entry.State = EntityState.Detached;
         }
+        // Rows whose ceremonies can no longer be completed are of no use; drop them as we go (indexed on ExpiresAt).
+        await db.ConsumedChallenges.Where(c => c.ExpiresAt < now).ExecuteDeleteAsync();
+        return true;
     }
 
     /// <summary>The <c>challenge</c> member of the base64url <c>response.clientDataJSON</c> (WebAuthn §5.8.1), or null.</summary>

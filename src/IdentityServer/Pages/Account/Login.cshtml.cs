@@ -83,13 +83,16 @@ public sealed class LoginModel(
             return Page();
         }
 
-        if (await users.GetTwoFactorEnabledAsync(user) && await users.GetAuthenticatorKeyAsync(user) is not null)
+        // Two-step verification on means a second step, whatever state the key is in: if it cannot be read, only a recovery
+        // code gets through (the second-step page logs that), rather than the password alone.
+        if (await users.GetTwoFactorEnabledAsync(user))
         {
-            await TwoFactorLogin.BeginAsync(HttpContext, user);
+            await TwoFactorLogin.BeginAsync(HttpContext, users, user);
             logger.LogInformation("Password accepted for {UserId}; second factor required", user.Id);
             return RedirectToPage("/Account/LoginWith2fa", new { ReturnUrl = SafeReturnUrl() });
         }
 
+        await TwoFactorLogin.EndAsync(HttpContext);
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SessionClaims.Create(time.GetUtcNow(), "pwd"));
         logger.LogInformation("Sign-in succeeded for {UserId} (pwd)", user.Id);
         return LocalRedirect(SafeReturnUrl());

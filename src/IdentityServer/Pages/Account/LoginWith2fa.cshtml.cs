@@ -45,6 +45,8 @@ public sealed class LoginWith2faModel(UserManager<ApplicationUser> users, SignIn
             return Page();
         }
 
+        if (!Recovery && await users.GetAuthenticatorKeyAsync(user) is null)
+            logger.LogError("Authenticator key of {UserId} cannot be read (Data Protection key ring changed?): only recovery codes can sign in", user.Id);
         var ok = Recovery
             ? (await users.RedeemTwoFactorRecoveryCodeAsync(user, Code.Trim())).Succeeded
             : await users.VerifyTwoFactorTokenAsync(user, users.Options.Tokens.AuthenticatorTokenProvider, Code.Trim());

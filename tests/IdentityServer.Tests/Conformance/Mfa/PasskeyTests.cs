@@ -188,3 +188,56 @@ public sealed class PasskeyOriginConfigurationTests(ConfiguredOriginFactory fact
         Assert.Equal(HttpStatusCode.Redirect, added.StatusCode);
     }
 }
+
+/// <summary>Adding a factor to an account that has one needs a session that used one (NIST SP 800-63B §6.1.2.1).</summary>
+public sealed class PasskeyStepUpTests(IdentityServerFactory factory) : IClassFixture<IdentityServerFactory>
+{
+    [Fact]
+    public async Task PasswordOnlySession_CannotAddASecondPasskey_PasskeySessionCan()
+    {
+        var a = new AccountDriver(factory);
+        var name = await a.CreateUserAsync("pk");
+        var first = new SoftwareAuthenticator("localhost");
+
+        // First passkey: the account has no factor yet, a password session may add it.
+        var browser = new CookieJarBrowser(factory);
+        await browser.PostAsync("/account/login", new() { ["Input.UserName"] = name, ["Input.Password"] = AccountDriver.Password }, await browser.TokenAsync("/account/login"));
+        var token = await browser.TokenAsync("/account/passkeys");
+        var options = await (await browser.PostAsync("/account/passkeys?handler=CreationOptions", new(), token)).Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.PostAsync("/account/passkeys?handler=Add",
+            new() { ["Name"] = "first", ["credential"] = first.Register(options, IdentityServerFactory.Issuer) }, token)).StatusCode);
+
+        // Now it has one: the same password session is asked to sign in again, and gets no options.
+        var page = await browser.GetAsync("/account/passkeys");
+        Assert.Contains("id=\"step-up\"", await page.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Forbidden, (await browser.PostAsync("/account/passkeys?handler=CreationOptions", new(), await OidcDriver.AntiforgeryTokenAsync(page))).StatusCode);
+
+        // Signed in with the passkey, adding another works.
+        var passkeySession = new CookieJarBrowser(factory);
+        var loginToken = await passkeySession.TokenAsync("/account/login");
+        var request = await (await passkeySession.PostAsync("/account/login?handler=PasskeyOptions", new(), loginToken)).Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.Redirect, (await passkeySession.PostAsync("/account/login?handler=Passkey",
+            new() { ["credential"] = first.Assert(request, IdentityServerFactory.Issuer) }, loginToken)).StatusCode);
+        token = await passkeySession.TokenAsync("/account/passkeys");
+        options = await (await passkeySession.PostAsync("/account/passkeys?handler=CreationOptions", new(), token)).Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.Redirect, (await passkeySession.PostAsync("/account/passkeys?handler=Add",
+            new() { ["Name"] = "second", ["credential"] = new SoftwareAuthenticator("localhost").Register(options, IdentityServerFactory.Issuer) }, token)).StatusCode);
+        Assert.Equal(2, await a.WithUserAsync(name, async (u, user) => (await u.GetPasskeysAsync(user)).Count));
+    }
+
+    [Fact]
+    public async Task OverlongPasskeyName_Refused_NothingStored()
+    {
+        var a = new AccountDriver(factory);
+        var name = await a.CreateUserAsync("pk");
+        var browser = new CookieJarBrowser(factory);
+        await browser.PostAsync("/account/login", new() { ["Input.UserName"] = name, ["Input.Password"] = AccountDriver.Password }, await browser.TokenAsync("/account/login"));
+        var token = await browser.TokenAsync("/account/passkeys");
+        var options = await (await browser.PostAsync("/account/passkeys?handler=CreationOptions", new(), token)).Content.ReadAsStringAsync();
+        var r = await browser.PostAsync("/account/passkeys?handler=Add",
+            new() { ["Name"] = new string('x', 5000), ["credential"] = new SoftwareAuthenticator("localhost").Register(options, IdentityServerFactory.Issuer) }, token);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Contains("at most 100 characters", await r.Content.ReadAsStringAsync());
+        Assert.Equal(0, await a.WithUserAsync(name, async (u, user) => (await u.GetPasskeysAsync(user)).Count));
+    }
+}

@@ -82,9 +82,102 @@ public sealed class TotpTests(IdentityServerFactory factory) : IClassFixture<Ide
     public async Task CodeOneStepOld_Accepted_TwoStepsAway_Refused()
     {
         var (name, key, _) = await EnrolledUserAsync();
+        factory.Clock.Advance(TimeSpan.FromSeconds(Totp.StepSeconds)); // the step before now is then not the enrolment's
         Assert.Equal(HttpStatusCode.OK, (await AccountDriver.SecondStepAsync(await _a.PasswordStepAsync(name, true), _a.CodeNow(key, 2))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await AccountDriver.SecondStepAsync(await _a.PasswordStepAsync(name, true), _a.CodeNow(key, -2))).StatusCode);
         Assert.Equal(HttpStatusCode.Redirect, (await AccountDriver.SecondStepAsync(await _a.PasswordStepAsync(name, true), _a.CodeNow(key, -1))).StatusCode);
+    }
+
+    [Fact]
+    public async Task EnrolmentCode_CannotSignIn_EvenAfterAFailedPassword()
+    {
+        var name = await _a.CreateUserAsync("totp");
+        var browser = await _a.PasswordStepAsync(name, expectSecondStep: false);
+        var setup = await browser.GetAsync("/account/two-factor?setup=true");
+        var key = new HtmlParser().ParseDocument(await setup.Content.ReadAsStringAsync()).QuerySelector("#shared-key")!.TextContent.Replace(" ", "").ToUpperInvariant();
+        var enrolment = _a.CodeNow(key);
+        await AccountDriver.SubmitAsync(browser, "/account/two-factor?setup=true", new() { ["Code"] = enrolment }, "/account/two-factor?handler=Enable");
+
+        // A failed password leaves an access-failed count, so the second step's success saves the user again.
+        Assert.Equal(HttpStatusCode.OK, (await new OidcDriver(factory.CreateBrowser()).SubmitLoginAsync(name, "wrong-password-123")).StatusCode);
+        var r = await AccountDriver.SecondStepAsync(await _a.PasswordStepAsync(name, true), enrolment);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Contains(LoginWith2faMessage, await r.Content.ReadAsStringAsync());
+
+        // A fresh code signs in once, and that save does not make it (or the enrolment code) usable again.
+        var next = _a.CodeNow(key, 1);
+        Assert.Equal(HttpStatusCode.Redirect, (await AccountDriver.SecondStepAsync(await _a.PasswordStepAsync(name, true), next)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await AccountDriver.SecondStepAsync(await _a.PasswordStepAsync(name, true), next)).StatusCode);
+    }
+
+    [Fact]
+    public async Task RecoveryCodes_EachWorksOnce_AndTheOthersKeepWorking()
+    {
+        var (name, _, recovery) = await EnrolledUserAsync();
+        foreach (var code in recovery.Take(3))
+            Assert.Equal(HttpStatusCode.Redirect, (await AccountDriver.SecondStepAsync(await _a.PasswordStepAsync(name, true), code, recovery: true)).StatusCode);
+        Assert.Equal(7, await _a.WithUserAsync(name, (u, user) => u.CountRecoveryCodesAsync(user)));
+    }
+
+    [Fact]
+    public async Task UnreadableAuthenticatorKey_StillAsksForASecondStep_RecoveryCodeWorks()
+    {
+        var (name, key, recovery) = await EnrolledUserAsync();
+        await _a.WithUserAsync(name, (u, user) => u.SetAuthenticationTokenAsync(user, "[AspNetUserStore]", "AuthenticatorKey", "not-a-sealed-value"));
+
+        var browser = await _a.PasswordStepAsync(name, expectSecondStep: true);
+        Assert.Equal(HttpStatusCode.OK, (await AccountDriver.SecondStepAsync(browser, _a.CodeNow(key))).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await AccountDriver.SecondStepAsync(browser, recovery[0], recovery: true)).StatusCode);
+        Assert.Contains(factory.Logs.Entries, e => e.Message.Contains("cannot be read"));
+    }
+
+    [Fact]
+    public async Task PendingSecondStep_SurvivesAPasskeyCeremony_ButNotAPasswordChange()
+    {
+        var (name, key, _) = await EnrolledUserAsync();
+        var browser = await _a.PasswordStepAsync(name, true);
+        // The login page (another tab) starts a passkey ceremony: the second step is still pending.
+        var token = await OidcDriver.AntiforgeryTokenAsync(await browser.GetAsync("/account/login"));
+        var options = new HttpRequestMessage(HttpMethod.Post, "/account/login?handler=PasskeyOptions");
+        options.Headers.Add("RequestVerificationToken", token);
+        Assert.Equal(HttpStatusCode.OK, (await browser.SendAsync(options)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/account/login/2fa")).StatusCode);
+
+        // Someone resets the password meanwhile: the pending step is void.
+        await _a.WithUserAsync(name, (u, user) => u.UpdateSecurityStampAsync(user));
+        var back = await browser.GetAsync("/account/login/2fa");
+        Assert.Equal(HttpStatusCode.Redirect, back.StatusCode);
+        Assert.StartsWith("/account/login", back.Headers.Location!.OriginalString);
+        Assert.DoesNotContain("/2fa", back.Headers.Location.OriginalString);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.GetAsync("/account")).StatusCode); // not signed in
+    }
+
+    [Fact]
+    public async Task SetUpPage_DoesNotRenewTheSecurityStamp()
+    {
+        var name = await _a.CreateUserAsync("totp");
+        var browser = await _a.PasswordStepAsync(name, expectSecondStep: false);
+        var before = await _a.WithUserAsync(name, (u, user) => u.GetSecurityStampAsync(user));
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/account/two-factor?setup=true")).StatusCode);
+        Assert.Equal(before, await _a.WithUserAsync(name, (u, user) => u.GetSecurityStampAsync(user)));
+    }
+
+    [Fact]
+    public async Task WrongPasswordsOnAccountPages_CountTowardLockout()
+    {
+        var (name, key, _) = await EnrolledUserAsync();
+        var browser = await _a.PasswordStepAsync(name, true);
+        await AccountDriver.SecondStepAsync(browser, _a.CodeNow(key));
+        for (var i = 0; i < 3; i++)
+            await AccountDriver.SubmitAsync(browser, "/account/password",
+                new() { ["CurrentPassword"] = "wrong-password-123", ["NewPassword"] = "a-new-password-1234", ["ConfirmPassword"] = "a-new-password-1234" });
+        for (var i = 0; i < 2; i++)
+            await AccountDriver.SubmitAsync(browser, "/account/two-factor", new() { ["Password"] = "wrong-password-123" }, "/account/two-factor?handler=Disable");
+        Assert.True(await _a.WithUserAsync(name, (u, user) => u.IsLockedOutAsync(user)));
+        // Locked out: even the right password no longer turns two-step verification off.
+        var r = await AccountDriver.SubmitAsync(browser, "/account/two-factor", new() { ["Password"] = AccountDriver.Password }, "/account/two-factor?handler=Disable");
+        Assert.Contains("Too many wrong", await r.Content.ReadAsStringAsync());
+        Assert.True(await _a.WithUserAsync(name, (u, user) => u.GetTwoFactorEnabledAsync(user)));
     }
 
     [Fact]

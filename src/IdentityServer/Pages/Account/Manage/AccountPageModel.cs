@@ -24,6 +24,22 @@ public abstract class AccountPageModel(UserManager<ApplicationUser> users, SignI
     /// <summary>The signed-in user; null when the account no longer exists (the page then signs out).</summary>
     protected Task<ApplicationUser?> CurrentUserAsync() => users.GetUserAsync(User);
 
+    /// <summary>Set by <see cref="NeedsStepUpAsync"/>: where to sign in again with a second factor or a passkey.</summary>
+    public string? StepUpUrl { get; private set; }
+
+    /// <summary>
+    /// True (and <see cref="StepUpUrl"/> set) when <paramref name="user"/> already has a second factor or a passkey but this
+    /// session was opened without one (<c>amr</c> lacks <c>mfa</c>): adding another factor then needs that level first, so a
+    /// stolen password cannot be turned into a multi-factor sign-in (NIST SP 800-63B §6.1.2.1).
+    /// </summary>
+    protected async Task<bool> NeedsStepUpAsync(ApplicationUser user)
+    {
+        var hasFactor = await users.GetTwoFactorEnabledAsync(user) || (await users.GetPasskeysAsync(user)).Count > 0;
+        if (!hasFactor || SessionClaims.FromPrincipal(User)?.Amr.Contains(Protocol.Endpoints.Authorize.AuthorizeInteraction.Mfa) == true) return false;
+        StepUpUrl = Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString("/account/login", "ReturnUrl", Request.Path.Value ?? "/account");
+        return true;
+    }
+
     /// <summary>Signs the same session in again so the new security stamp does not end it.</summary>
     protected Task RefreshSessionAsync(ApplicationUser user) =>
         signIn.SignInWithClaimsAsync(user, isPersistent: false, SessionClaims.Carry(User));

@@ -32,6 +32,7 @@ public sealed class PasskeysModel(UserManager<ApplicationUser> users, SignInMana
     public async Task<IActionResult> OnGetAsync()
     {
         if (await CurrentUserAsync() is not { } user) return Challenge();
+        await NeedsStepUpAsync(user);
         await LoadAsync(user);
         return Page();
     }
@@ -40,6 +41,7 @@ public sealed class PasskeysModel(UserManager<ApplicationUser> users, SignInMana
     public async Task<IActionResult> OnPostCreationOptionsAsync()
     {
         if (await CurrentUserAsync() is not { } user) return Challenge();
+        if (await NeedsStepUpAsync(user)) return StatusCode(StatusCodes.Status403Forbidden);
         return Content(await passkeys.CreationOptionsAsync(user), "application/json");
     }
 
@@ -47,6 +49,8 @@ public sealed class PasskeysModel(UserManager<ApplicationUser> users, SignInMana
     public async Task<IActionResult> OnPostAddAsync(string? credential)
     {
         if (await CurrentUserAsync() is not { } user) return Challenge();
+        if (!ModelState.IsValid) return await InvalidNameAsync(user);
+        if (await NeedsStepUpAsync(user)) { await LoadAsync(user); return Page(); }
         var name = string.IsNullOrWhiteSpace(Name) ? "Passkey" : Name.Trim();
         var outcome = string.IsNullOrEmpty(credential) || credential.Length > 64 * 1024
             ? new IdentityServer.Account.PasskeyOutcome(false, "No passkey was received. Try again.")
@@ -65,6 +69,7 @@ public sealed class PasskeysModel(UserManager<ApplicationUser> users, SignInMana
     public async Task<IActionResult> OnPostRenameAsync()
     {
         if (await CurrentUserAsync() is not { } user) return Challenge();
+        if (!ModelState.IsValid) return await InvalidNameAsync(user);
         if (FindId() is not { } id || string.IsNullOrWhiteSpace(Name) || await Users.GetPasskeyAsync(user, id) is not { } passkey)
             return await NotFoundPage(user);
         passkey.Name = Name.Trim();
@@ -90,6 +95,13 @@ public sealed class PasskeysModel(UserManager<ApplicationUser> users, SignInMana
     {
         try { return string.IsNullOrEmpty(Id) ? null : Base64UrlEncoder.DecodeBytes(Id); }
         catch (FormatException) { return null; }
+    }
+
+    private async Task<IActionResult> InvalidNameAsync(ApplicationUser user)
+    {
+        ErrorMessage = "A passkey name can have at most 100 characters.";
+        await LoadAsync(user);
+        return Page();
     }
 
     private async Task<IActionResult> NotFoundPage(ApplicationUser user)

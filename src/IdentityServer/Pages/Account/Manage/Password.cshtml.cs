@@ -26,13 +26,21 @@ public sealed class PasswordModel(UserManager<ApplicationUser> users, SignInMana
     {
         if (await CurrentUserAsync() is not { } user) return Challenge();
         if (!ModelState.IsValid) return Page();
+        if (await Users.IsLockedOutAsync(user))
+        {
+            ModelState.AddModelError("", "Too many wrong passwords. Try again later.");
+            return Page();
+        }
         var result = await Users.ChangePasswordAsync(user, CurrentPassword, NewPassword);
         if (!result.Succeeded)
         {
+            // A wrong current password counts toward lockout, as at sign-in: a stolen session must not become a password oracle.
+            if (result.Errors.Any(e => e.Code == nameof(IdentityErrorDescriber.PasswordMismatch))) await Users.AccessFailedAsync(user);
             foreach (var e in result.Errors) ModelState.AddModelError("", e.Description);
             logger.LogWarning("Password change refused for {UserId}: {Codes}", user.Id, string.Join(",", result.Errors.Select(e => e.Code)));
             return Page();
         }
+        await Users.ResetAccessFailedCountAsync(user);
         await RefreshSessionAsync(user);
         logger.LogInformation("Password changed for {UserId}", user.Id);
         StatusMessage = "Your password was changed.";

@@ -17,7 +17,7 @@ namespace IdentityServer.Pages.Account.Manage;
 /// <item>turn off: asks for a current code or the password; removes the key and the recovery codes</item>
 /// </list>
 /// </summary>
-public sealed class TwoFactorModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn,
+public sealed class TwoFactorModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, IUserStore<ApplicationUser> store,
     IdentityServerOptions options, ILogger<TwoFactorModel> logger) : AccountPageModel(users, signIn)
 {
     /// <summary>How many recovery codes a person gets.</summary>
@@ -37,7 +37,7 @@ public sealed class TwoFactorModel(UserManager<ApplicationUser> users, SignInMan
     public async Task<IActionResult> OnGetAsync(bool setup)
     {
         if (await CurrentUserAsync() is not { } user) return Challenge();
-        await LoadAsync(user, setup);
+        await LoadAsync(user, setup && !await NeedsStepUpAsync(user));
         return Page();
     }
 
@@ -46,6 +46,7 @@ public sealed class TwoFactorModel(UserManager<ApplicationUser> users, SignInMan
     {
         if (await CurrentUserAsync() is not { } user) return Challenge();
         if (await Users.GetTwoFactorEnabledAsync(user)) return RedirectToPage();
+        if (await NeedsStepUpAsync(user)) { await LoadAsync(user, setup: false); return Page(); }
         if (string.IsNullOrWhiteSpace(Code)
             || !await Users.VerifyTwoFactorTokenAsync(user, Users.Options.Tokens.AuthenticatorTokenProvider, Code.Trim()))
         {
@@ -76,15 +77,23 @@ public sealed class TwoFactorModel(UserManager<ApplicationUser> users, SignInMan
     public async Task<IActionResult> OnPostDisableAsync()
     {
         if (await CurrentUserAsync() is not { } user) return Challenge();
+        if (await Users.IsLockedOutAsync(user))
+        {
+            ModelState.AddModelError("", "Too many wrong codes or passwords. Try again later.");
+            await LoadAsync(user, setup: false);
+            return Page();
+        }
         var proven = (!string.IsNullOrWhiteSpace(Code) && await Users.VerifyTwoFactorTokenAsync(user, Users.Options.Tokens.AuthenticatorTokenProvider, Code.Trim()))
             || (!string.IsNullOrEmpty(Password) && await Users.CheckPasswordAsync(user, Password));
         if (!proven)
         {
+            await Users.AccessFailedAsync(user);
             logger.LogWarning("Turning off two-step verification refused for {UserId}: no valid code or password", user.Id);
             ModelState.AddModelError("", "Enter a current code from your app, or your password, to turn two-step verification off.");
             await LoadAsync(user, setup: false);
             return Page();
         }
+        await Users.ResetAccessFailedCountAsync(user);
         await Users.SetTwoFactorEnabledAsync(user, false);
         await Users.RemoveAuthenticationTokenAsync(user, "[AspNetUserStore]", "AuthenticatorKey");
         await Users.GenerateNewTwoFactorRecoveryCodesAsync(user, 0);
@@ -101,10 +110,12 @@ public sealed class TwoFactorModel(UserManager<ApplicationUser> users, SignInMan
         if (!setup || Enabled) return;
 
         // A key from an unfinished set-up is kept, so reloading the page does not invalidate what was scanned.
+        // Only a key for the set-up, not yet in force: stored without renewing the security stamp (Identity's
+        // ResetAuthenticatorKeyAsync would), so opening this page does not end the person's other sessions.
         if (await Users.GetAuthenticatorKeyAsync(user) is null)
         {
-            await Users.ResetAuthenticatorKeyAsync(user);
-            await RefreshSessionAsync(user); // the reset renewed the security stamp
+            await ((IUserAuthenticatorKeyStore<ApplicationUser>)store).SetAuthenticatorKeyAsync(user, Users.GenerateNewAuthenticatorKey(), HttpContext.RequestAborted);
+            await Users.UpdateAsync(user);
         }
         var key = (await Users.GetAuthenticatorKeyAsync(user))!;
         SharedKey = string.Join(' ', Enumerable.Range(0, (key.Length + 3) / 4).Select(i => key.Substring(i * 4, Math.Min(4, key.Length - i * 4)))).ToLowerInvariant();
