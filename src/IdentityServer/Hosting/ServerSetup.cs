@@ -52,8 +52,8 @@ public static class ServerSetup
         services.AddIdentityServerDatabase();
         services.TryAddSingleton(TimeProvider.System);
 
-        // Data Protection: key ring in the database, shared by every node.
-        services.AddDataProtection().SetApplicationName("IdentityServer");
+        // Data Protection: key ring in the database, shared by every node; encrypted at rest when a certificate is configured.
+        DataProtectionSettings.Apply(services.AddDataProtection().SetApplicationName("IdentityServer"), configuration);
         services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp =>
             new ConfigureOptions<KeyManagementOptions>(o => o.XmlRepository = new EfXmlRepository(sp.GetRequiredService<IServiceScopeFactory>())));
 
