@@ -24,7 +24,8 @@ public sealed record PasskeyOutcome(bool Succeeded, string? Message = null);
 /// <item>a locked-out or not-allowed user is not signed in; the stored signature counter and "last used" are updated</item>
 /// <item>a counter that did not grow (a cloned authenticator, WebAuthn §6.1.1) is logged as such</item>
 /// <item>the session records how the person signed in: <c>amr</c> <c>hwk</c> for a device-bound key or <c>swk</c> for a synced one
-/// (backup eligible), with <c>user</c> and <c>mfa</c> since user verification is required (RFC 8176)</item>
+/// (backup eligible), with <c>user</c> and <c>mfa</c> since user verification is required (RFC 8176). Attestation is not
+/// verified ("none"), so device-bound versus synced is the authenticator's own report in its flags (WebAuthn §6.1 BE bit).</item>
 /// </list>
 /// </summary>
 public sealed class Passkeys(SignInManager<ApplicationUser> signIn, UserManager<ApplicationUser> users, IdentityServerDbContext db,
