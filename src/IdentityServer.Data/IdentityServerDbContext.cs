@@ -22,6 +22,7 @@ public class IdentityServerDbContext(DbContextOptions<IdentityServerDbContext> o
     public DbSet<DeviceCodeEntity> DeviceCodes => Set<DeviceCodeEntity>();
     public DbSet<PasskeyUsageEntity> PasskeyUsage => Set<PasskeyUsageEntity>();
     public DbSet<ConsumedChallengeEntity> ConsumedChallenges => Set<ConsumedChallengeEntity>();
+    public DbSet<AuditEventEntity> AuditEvents => Set<AuditEventEntity>();
     public DbSet<ConsentEntity> Consents => Set<ConsentEntity>();
     public DbSet<SigningKeyEntity> SigningKeys => Set<SigningKeyEntity>();
     public DbSet<DataProtectionKeyEntity> DataProtectionKeys => Set<DataProtectionKeyEntity>();
@@ -134,6 +135,21 @@ public class IdentityServerDbContext(DbContextOptions<IdentityServerDbContext> o
             e.HasKey(x => x.ChallengeHash);
             e.Property(x => x.ChallengeHash).HasMaxLength(64);
             e.HasIndex(x => x.ExpiresAt);
+        });
+        b.Entity<AuditEventEntity>(e =>
+        {
+            e.ToTable("AuditEvents");
+            e.Property(x => x.Event).HasMaxLength(64);
+            e.Property(x => x.ActorType).HasMaxLength(16);
+            e.Property(x => x.ActorId).HasMaxLength(450);
+            e.Property(x => x.SubjectType).HasMaxLength(16);
+            e.Property(x => x.SubjectId).HasMaxLength(450);
+            e.Property(x => x.Reason).HasMaxLength(500);
+            e.Property(x => x.Address).HasMaxLength(64);
+            e.HasIndex(x => x.At);
+            e.HasIndex(x => new { x.Event, x.At });
+            e.HasIndex(x => new { x.ActorId, x.At });
+            e.HasIndex(x => new { x.SubjectId, x.At });
         });
         b.Entity<ConsentEntity>(e =>
         {

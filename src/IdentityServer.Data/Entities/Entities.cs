@@ -148,6 +148,25 @@ public sealed class ConsumedChallengeEntity
     public DateTimeOffset ExpiresAt { get; set; }
 }
 
+/// <summary>An audit record (table <c>AuditEvents</c>); see <c>IAuditLog</c>. Holds no secret.</summary>
+public sealed class AuditEventEntity
+{
+    public long Id { get; set; }
+    public DateTimeOffset At { get; set; }
+    public required string Event { get; set; }
+    public required string ActorType { get; set; }
+    public string? ActorId { get; set; }
+    public string? SubjectType { get; set; }
+    public string? SubjectId { get; set; }
+    public string? Reason { get; set; }
+    /// <summary>JSON snapshot before a change, without secrets.</summary>
+    public string? Before { get; set; }
+    /// <summary>JSON snapshot after a change, without secrets.</summary>
+    public string? After { get; set; }
+    /// <summary>The caller's IP address, when there was a request.</summary>
+    public string? Address { get; set; }
+}
+
 /// <summary>Remembered consent of one user for one client (table <c>Consents</c>).</summary>
 public sealed class ConsentEntity
 {

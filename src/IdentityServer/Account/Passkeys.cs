@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using IdentityServer.Data;
 using IdentityServer.Data.Entities;
+using IdentityServer.Protocol.Audit;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.Tokens;
@@ -29,7 +30,7 @@ public sealed record PasskeyOutcome(bool Succeeded, string? Message = null);
 /// </list>
 /// </summary>
 public sealed class Passkeys(SignInManager<ApplicationUser> signIn, UserManager<ApplicationUser> users, IdentityServerDbContext db,
-    TimeProvider time, ILogger<Passkeys> logger)
+    IAuditLog audit, TimeProvider time, ILogger<Passkeys> logger)
 {
     /// <summary>How long a challenge is remembered: Identity's ceremony state lives 5 minutes; a margin on top.</summary>
     private static readonly TimeSpan ChallengeMemory = TimeSpan.FromMinutes(10);
@@ -61,6 +62,7 @@ public sealed class Passkeys(SignInManager<ApplicationUser> signIn, UserManager<
                 logger.LogWarning("Passkey sign-in refused: the signature counter did not grow (possible cloned authenticator): {Reason}", reason);
             else
                 logger.LogWarning("Passkey sign-in failed: {Reason}", reason);
+            await audit.RecordAsync(new AuditEntry(AuditEvents.SignInFailed, "anonymous", null, Reason: "passkey: " + reason));
             return new(false, "That passkey could not be used here. Try again or use your password.");
         }
 
@@ -68,11 +70,13 @@ public sealed class Passkeys(SignInManager<ApplicationUser> signIn, UserManager<
         if (!await TryConsumeChallengeAsync(credentialJson))
         {
             logger.LogWarning("Passkey sign-in refused for {UserId}: the assertion's challenge was already used (replay)", user.Id);
+            await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInFailed, user.Id, "passkey: replayed assertion"));
             return new(false, "The passkey request expired. Try again.");
         }
         if (await users.IsLockedOutAsync(user) || !await signIn.CanSignInAsync(user))
         {
             logger.LogWarning("Passkey sign-in refused for {UserId}: locked out or not allowed", user.Id);
+            await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInFailed, user.Id, "passkey: locked out or not allowed"));
             return new(false, "This account cannot sign in right now. Try again later.");
         }
 
@@ -88,6 +92,7 @@ public sealed class Passkeys(SignInManager<ApplicationUser> signIn, UserManager<
         string[] amr = [passkey.IsBackupEligible ? "swk" : "hwk", "user", "mfa"];
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SessionClaims.Create(time.GetUtcNow(), amr));
         logger.LogInformation("Sign-in succeeded for {UserId} (passkey, {Kind})", user.Id, amr[0]);
+        await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInSucceeded, user.Id, "passkey (" + amr[0] + ")"));
         return new(true);
     }
 
@@ -120,6 +125,7 @@ public sealed class Passkeys(SignInManager<ApplicationUser> signIn, UserManager<
             return new(false, "The passkey could not be added. Try again.");
         }
         logger.LogInformation("Passkey added for {UserId}", user.Id);
+        await audit.RecordAsync(AuditEntry.Self(AuditEvents.PasskeyAdded, user.Id, name));
         return new(true);
     }
 

@@ -76,6 +76,8 @@ public static class ServerSetup
         services.AddScoped<UserInfoEndpoint>();
         services.AddScoped<AuthorizationCodeIssuer>();
         services.AddSingleton<InteractionTickets>();
+        services.AddHttpContextAccessor();
+        services.AddSingleton<IdentityServer.Protocol.Audit.IAuditLog, IdentityServer.Audit.AuditLog>();
         services.AddScoped<IDeviceCodeStore, EfDeviceCodeStore>();
         services.AddScoped<DeviceAuthorizationEndpoint>();
         services.AddScoped<DeviceVerification>();

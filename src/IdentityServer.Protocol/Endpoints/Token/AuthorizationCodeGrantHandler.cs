@@ -1,3 +1,4 @@
+using IdentityServer.Protocol.Audit;
 using IdentityServer.Protocol.Clients;
 using IdentityServer.Protocol.Errors;
 using IdentityServer.Protocol.Grants;
@@ -22,7 +23,7 @@ namespace IdentityServer.Protocol.Endpoints.Token;
 /// </list>
 /// </summary>
 public sealed class AuthorizationCodeGrantHandler(
-    IGrantStore grants, IUserProfileStore users, TokenIssuer issuer, TimeProvider time, ILogger<AuthorizationCodeGrantHandler> logger) : ITokenGrantHandler
+    IGrantStore grants, IUserProfileStore users, TokenIssuer issuer, TimeProvider time, IAuditLog audit, ILogger<AuthorizationCodeGrantHandler> logger) : ITokenGrantHandler
 {
     /// <inheritdoc />
     public string GrantType => GrantTypes.AuthorizationCode;
@@ -69,6 +70,8 @@ public sealed class AuthorizationCodeGrantHandler(
     private async Task<OAuthResult<TokenResponse>> RevokeOnReuseAsync(AuthorizationCodeRecord record, DateTimeOffset now, CancellationToken ct)
     {
         await grants.RevokeGrantAsync(record.GrantId, now, ct);
+        await audit.RecordAsync(new AuditEntry(AuditEvents.TokenReuseDetected,
+            "client", record.ClientId, "grant", record.GrantId, "authorization_code used again; grant revoked"), ct);
         logger.LogWarning("Authorization code reuse detected for client {ClientId}; grant {GrantId} revoked", record.ClientId, record.GrantId);
         return OAuthError.InvalidGrant("The authorization code has already been used.");
     }

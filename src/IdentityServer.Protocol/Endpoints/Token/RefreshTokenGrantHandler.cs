@@ -1,3 +1,4 @@
+using IdentityServer.Protocol.Audit;
 using IdentityServer.Protocol.Clients;
 using IdentityServer.Protocol.Errors;
 using IdentityServer.Protocol.Grants;
@@ -23,7 +24,7 @@ namespace IdentityServer.Protocol.Endpoints.Token;
 /// A narrower <c>scope</c> narrows the new access token only; the new refresh token keeps the grant's scopes.
 /// </summary>
 public sealed class RefreshTokenGrantHandler(
-    IGrantStore grants, IUserProfileStore users, ScopeCatalog catalog, TokenIssuer issuer, TimeProvider time, ILogger<RefreshTokenGrantHandler> logger) : ITokenGrantHandler
+    IGrantStore grants, IUserProfileStore users, ScopeCatalog catalog, TokenIssuer issuer, TimeProvider time, IAuditLog audit, ILogger<RefreshTokenGrantHandler> logger) : ITokenGrantHandler
 {
     /// <inheritdoc />
     public string GrantType => GrantTypes.RefreshToken;
@@ -70,6 +71,8 @@ public sealed class RefreshTokenGrantHandler(
     private async Task<OAuthResult<TokenResponse>> RevokeOnReuseAsync(RefreshTokenRecord record, DateTimeOffset now, CancellationToken ct)
     {
         await grants.RevokeGrantAsync(record.GrantId, now, ct);
+        await audit.RecordAsync(new AuditEntry(AuditEvents.TokenReuseDetected,
+            "client", record.ClientId, "grant", record.GrantId, "refresh_token used again; grant revoked"), ct);
         logger.LogWarning("Refresh token reuse detected for client {ClientId}; grant {GrantId} revoked", record.ClientId, record.GrantId);
         return OAuthError.InvalidGrant("The refresh token has already been used.");
     }

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using IdentityServer.Account;
 using IdentityServer.Data.Entities;
+using IdentityServer.Protocol.Audit;
 using IdentityServer.Protocol.Options;
 using IdentityServer.Protocol.Stores;
 using Microsoft.AspNetCore.Identity;
@@ -19,7 +20,7 @@ namespace IdentityServer.Pages.Account;
 /// </summary>
 public sealed class LoginModel(
     UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, IClientStore clients, Passkeys passkeys,
-    IdentityServerOptions options, TimeProvider time, ILogger<LoginModel> logger) : PageModel
+    IdentityServerOptions options, IAuditLog audit, TimeProvider time, ILogger<LoginModel> logger) : PageModel
 {
     [BindProperty] public InputModel Input { get; set; } = new();
     [BindProperty(SupportsGet = true)] public string? ReturnUrl { get; set; }
@@ -67,18 +68,24 @@ public sealed class LoginModel(
             // Same work as for a real account, so response time does not tell which user names exist.
             users.PasswordHasher.VerifyHashedPassword(new ApplicationUser(), DummyHash(), Input.Password);
             logger.LogWarning("Sign-in failed: unknown user");
+            await audit.RecordAsync(AuditEntry.Anonymous(AuditEvents.SignInFailed, "unknown user"));
             ErrorMessage = FailureMessage;
             return Page();
         }
 
+        var wasLockedOut = await users.IsLockedOutAsync(user);
         var result = await signIn.CheckPasswordSignInAsync(user, Input.Password, lockoutOnFailure: true);
         if (!result.Succeeded)
         {
             // One message, and the same hashing work, for wrong password and lockout alike (Identity skips the hash
             // for a locked account): a distinct answer would confirm the account exists.
             if (result.IsLockedOut) users.PasswordHasher.VerifyHashedPassword(user, DummyHash(), Input.Password);
-            logger.LogWarning("Sign-in failed for {UserId}: {Reason}", user.Id,
-                result.IsLockedOut ? "locked out" : result.IsNotAllowed ? "not allowed" : "wrong password");
+            // Identity answers "locked out" also for the wrong password that caused the lockout.
+            var reason = wasLockedOut ? "locked out" : result.IsNotAllowed ? "not allowed" : "wrong password";
+            logger.LogWarning("Sign-in failed for {UserId}: {Reason}", user.Id, reason);
+            await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInFailed, user.Id, reason));
+            if (!wasLockedOut && result.IsLockedOut)
+                await audit.RecordAsync(AuditEntry.Self(AuditEvents.UserLockedOut, user.Id, "too many wrong passwords"));
             ErrorMessage = FailureMessage;
             return Page();
         }
@@ -95,6 +102,7 @@ public sealed class LoginModel(
         await TwoFactorLogin.EndAsync(HttpContext);
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SessionClaims.Create(time.GetUtcNow(), "pwd"));
         logger.LogInformation("Sign-in succeeded for {UserId} (pwd)", user.Id);
+        await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInSucceeded, user.Id, "pwd"));
         return LocalRedirect(SafeReturnUrl());
     }
 

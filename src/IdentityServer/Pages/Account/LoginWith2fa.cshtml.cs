@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using IdentityServer.Account;
 using IdentityServer.Data.Entities;
+using IdentityServer.Protocol.Audit;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -14,7 +15,7 @@ namespace IdentityServer.Pages.Account;
 /// RFC 8176.
 /// </summary>
 public sealed class LoginWith2faModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn,
-    TimeProvider time, ILogger<LoginWith2faModel> logger) : PageModel
+    IAuditLog audit, TimeProvider time, ILogger<LoginWith2faModel> logger) : PageModel
 {
     [BindProperty(SupportsGet = true)] public string? ReturnUrl { get; set; }
     [BindProperty(SupportsGet = true)] public bool Recovery { get; set; }
@@ -41,6 +42,7 @@ public sealed class LoginWith2faModel(UserManager<ApplicationUser> users, SignIn
         if (await users.IsLockedOutAsync(user))
         {
             logger.LogWarning("Second factor refused for {UserId}: locked out", user.Id);
+            await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInFailed, user.Id, "locked out"));
             ErrorMessage = FailureMessage;
             return Page();
         }
@@ -53,8 +55,11 @@ public sealed class LoginWith2faModel(UserManager<ApplicationUser> users, SignIn
         if (!ok)
         {
             await users.AccessFailedAsync(user);
-            logger.LogWarning("Second factor failed for {UserId}: wrong {Kind}{Lockout}", user.Id, Recovery ? "recovery code" : "TOTP code",
-                await users.IsLockedOutAsync(user) ? "; account locked out" : "");
+            var lockedOut = await users.IsLockedOutAsync(user);
+            var reason = Recovery ? "wrong recovery code" : "wrong TOTP code";
+            logger.LogWarning("Second factor failed for {UserId}: {Reason}{Lockout}", user.Id, reason, lockedOut ? "; account locked out" : "");
+            await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInFailed, user.Id, reason));
+            if (lockedOut) await audit.RecordAsync(AuditEntry.Self(AuditEvents.UserLockedOut, user.Id, "too many wrong codes"));
             ErrorMessage = FailureMessage;
             return Page();
         }
@@ -63,6 +68,7 @@ public sealed class LoginWith2faModel(UserManager<ApplicationUser> users, SignIn
         await TwoFactorLogin.EndAsync(HttpContext);
         string[] amr = Recovery ? ["pwd", "mfa"] : ["pwd", "otp", "mfa"];
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SessionClaims.Create(time.GetUtcNow(), amr));
+        await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInSucceeded, user.Id, Recovery ? "pwd+recovery_code" : "pwd+otp"));
         if (Recovery)
             logger.LogInformation("Sign-in succeeded for {UserId} (pwd + recovery code; {Left} left)", user.Id, await users.CountRecoveryCodesAsync(user));
         else

@@ -87,6 +87,7 @@ public sealed class PasskeysModel(UserManager<ApplicationUser> users, SignInMana
         var key = Base64UrlEncoder.Encode(id);
         await db.PasskeyUsage.Where(u => u.CredentialId == key).ExecuteDeleteAsync();
         logger.LogInformation("Passkey removed for {UserId}", user.Id);
+        await AuditAsync(Protocol.Audit.AuditEvents.PasskeyRemoved, user, passkey.Name);
         StatusMessage = $"Passkey \"{passkey.Name ?? "Passkey"}\" removed.";
         return RedirectToPage();
     }

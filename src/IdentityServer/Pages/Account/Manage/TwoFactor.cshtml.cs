@@ -58,6 +58,7 @@ public sealed class TwoFactorModel(UserManager<ApplicationUser> users, SignInMan
         NewRecoveryCodes = (await Users.GenerateNewTwoFactorRecoveryCodesAsync(user, RecoveryCodeCount))!.ToList();
         await RefreshSessionAsync(user);
         logger.LogInformation("Authenticator app enabled for {UserId}", user.Id);
+        await AuditAsync(Protocol.Audit.AuditEvents.TotpEnabled, user);
         await LoadAsync(user, setup: false);
         return Page();
     }
@@ -69,6 +70,7 @@ public sealed class TwoFactorModel(UserManager<ApplicationUser> users, SignInMan
         if (!await Users.GetTwoFactorEnabledAsync(user)) return RedirectToPage();
         NewRecoveryCodes = (await Users.GenerateNewTwoFactorRecoveryCodesAsync(user, RecoveryCodeCount))!.ToList();
         logger.LogInformation("Recovery codes regenerated for {UserId}", user.Id);
+        await AuditAsync(Protocol.Audit.AuditEvents.RecoveryCodesRegenerated, user);
         await LoadAsync(user, setup: false);
         return Page();
     }
@@ -83,8 +85,8 @@ public sealed class TwoFactorModel(UserManager<ApplicationUser> users, SignInMan
             await LoadAsync(user, setup: false);
             return Page();
         }
-        var proven = (!string.IsNullOrWhiteSpace(Code) && await Users.VerifyTwoFactorTokenAsync(user, Users.Options.Tokens.AuthenticatorTokenProvider, Code.Trim()))
-            || (!string.IsNullOrEmpty(Password) && await Users.CheckPasswordAsync(user, Password));
+        var byCode = !string.IsNullOrWhiteSpace(Code) && await Users.VerifyTwoFactorTokenAsync(user, Users.Options.Tokens.AuthenticatorTokenProvider, Code.Trim());
+        var proven = byCode || (!string.IsNullOrEmpty(Password) && await Users.CheckPasswordAsync(user, Password));
         if (!proven)
         {
             await Users.AccessFailedAsync(user);
@@ -99,6 +101,7 @@ public sealed class TwoFactorModel(UserManager<ApplicationUser> users, SignInMan
         await Users.GenerateNewTwoFactorRecoveryCodesAsync(user, 0);
         await RefreshSessionAsync(user);
         logger.LogInformation("Authenticator app disabled for {UserId}", user.Id);
+        await AuditAsync(Protocol.Audit.AuditEvents.TotpDisabled, user, byCode ? "confirmed with a code" : "confirmed with the password");
         StatusMessage = "Two-step verification is off.";
         return RedirectToPage();
     }
