@@ -77,6 +77,8 @@ public static class ServerSetup
         services.AddScoped<AuthorizationCodeIssuer>();
         services.AddSingleton<InteractionTickets>();
         services.AddHttpContextAccessor();
+        services.AddScoped<IdentityServer.Admin.ClientAdministration>();
+        services.AddScoped<IdentityServer.Admin.UserAdministration>();
         services.AddSingleton<IdentityServer.Protocol.Audit.IAuditLog, IdentityServer.Audit.AuditLog>();
         services.AddScoped<IDeviceCodeStore, EfDeviceCodeStore>();
         services.AddScoped<DeviceAuthorizationEndpoint>();

@@ -1,4 +1,7 @@
+using System.Net;
 using System.Text.Json;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using IdentityServer.Cli;
 using IdentityServer.Tests.Infrastructure;
 
@@ -14,7 +17,7 @@ public sealed class CliTests : IDisposable
         var o = new StringWriter();
         var e = new StringWriter();
         var code = await CliApp.RunAsync(args, o, e,
-            [$"--IdentityServer:Database:ConnectionString=Data Source={_db}", "--IdentityServer:Issuer=https://localhost", "--Logging:LogLevel:Default=Warning"]);
+            [$"--IdentityServer:Database:ConnectionString=Data Source={_db}", "--IdentityServer:Issuer=https://localhost", "--IdentityServer:ApiScopes:0:Name=api1", "--Logging:LogLevel:Default=Warning"]);
         return (code, o.ToString(), e.ToString());
     }
 
@@ -70,7 +73,7 @@ public sealed class CliTests : IDisposable
     public async Task UsersAdd_EnforcesLengthPolicy_AndCreatesUser()
     {
         var weak = await Run("users", "add", "--username", "bob", "--password", "short");
-        Assert.Equal(1, weak.Code);
+        Assert.Equal(2, weak.Code);
         Assert.Contains("12", weak.Err);
         var ok = await Run("users", "add", "--username", "bob", "--email", "bob@example.test", "--password", "a long enough passphrase", "--role", "admin");
         Assert.Equal(0, ok.Code);
@@ -83,6 +86,100 @@ public sealed class CliTests : IDisposable
     {
         var r = await Run("clients", "add", "--no-such-option");
         Assert.NotEqual(0, r.Code);
+    }
+
+    [Fact]
+    public async Task ClientsShowUpdateRotateRemove_TakeEffectOnTheRunningServer_AndAreAudited()
+    {
+        var created = JsonDocument.Parse((await Run("clients", "add", "--client-id", "job", "--grant-type", "client_credentials", "--scope", "api1", "--json")).Out).RootElement;
+        var firstSecret = created.GetProperty("client_secret").GetString()!;
+
+        using var server = new IdentityServerFactory { DatabasePath = _db, OwnsDatabase = false };
+        var d = new OidcDriver(server.CreateBrowser());
+        Task<HttpResponseMessage> TokenWith(string secret) => d.TokenAsync(new() { ["grant_type"] = "client_credentials", ["scope"] = "api1" }, "job", secret);
+        await Json.OkAsync(await TokenWith(firstSecret));
+
+        var show = JsonDocument.Parse((await Run("clients", "show", "--client-id", "job", "--json")).Out).RootElement;
+        Assert.Equal("confidential", show.GetProperty("type").GetString());
+        Assert.DoesNotContain(firstSecret, (await Run("clients", "show", "--client-id", "job")).Out);
+
+        // Rotation: a new secret works at once, the old one until the overlap ends (0 days: now).
+        var rotated = JsonDocument.Parse((await Run("clients", "rotate-secret", "--client-id", "job", "--overlap-days", "0", "--json")).Out).RootElement;
+        var newSecret = rotated.GetProperty("client_secret").GetString()!;
+        await Json.OkAsync(await TokenWith(newSecret));
+        await Json.ErrorAsync(await TokenWith(firstSecret), System.Net.HttpStatusCode.Unauthorized, "invalid_client");
+
+        // Update: disabling takes effect without a restart.
+        var update = await Run("clients", "update", "--client-id", "job", "--grant-type", "client_credentials", "--scope", "api1", "--disabled", "--json");
+        Assert.Equal(0, update.Code);
+        Assert.False(JsonDocument.Parse(update.Out).RootElement.GetProperty("enabled").GetBoolean());
+        await Json.ErrorAsync(await TokenWith(newSecret), System.Net.HttpStatusCode.Unauthorized, "invalid_client");
+        Assert.Equal(2, (await Run("clients", "update", "--client-id", "job", "--grant-type", "implicit")).Code);
+
+        Assert.Equal(0, (await Run("clients", "remove", "--client-id", "job")).Code);
+        var gone = await Run("clients", "show", "--client-id", "job");
+        Assert.Equal(1, gone.Code);
+        Assert.Contains("No client", gone.Err);
+        Assert.Equal(1, (await Run("clients", "remove", "--client-id", "job")).Code);
+
+        var audit = await AuditAsync(server);
+        Assert.Equal(["client.created", "client.secret_rotated", "client.updated", "client.deleted"],
+            audit.Where(a => a.SubjectId == "job").Select(a => a.Event).ToArray());
+        Assert.All(audit.Where(a => a.SubjectId == "job"), a => Assert.Equal("cli", a.ActorType));
+        Assert.DoesNotContain(audit, a => $"{a.Before}{a.After}{a.Reason}".Contains(firstSecret) || $"{a.Before}{a.After}{a.Reason}".Contains(newSecret));
+    }
+
+    [Fact]
+    public async Task UsersListLockUnlockResetRemove_TakeEffect_AndAreAudited()
+    {
+        Assert.Equal(0, (await Run("users", "add", "--username", "carol", "--email", "carol@example.test", "--password", "carol first password")).Code);
+        Assert.Equal(0, (await Run("users", "add", "--username", "dave", "--password", "dave first password")).Code);
+        var list = JsonDocument.Parse((await Run("users", "list", "--search", "car", "--json")).Out).RootElement;
+        Assert.Equal("carol", list.EnumerateArray().Single().GetProperty("user_name").GetString());
+        Assert.Contains("dave", (await Run("users", "list")).Out);
+
+        using var server = new IdentityServerFactory { DatabasePath = _db, OwnsDatabase = false };
+        async Task<HttpStatusCode> SignIn(string password) =>
+            (await new OidcDriver(server.CreateBrowser()).SubmitLoginAsync("carol", password)).StatusCode;
+        Assert.Equal(HttpStatusCode.Redirect, await SignIn("carol first password"));
+
+        var locked = JsonDocument.Parse((await Run("users", "lock", "--username", "carol", "--json")).Out).RootElement;
+        Assert.True(locked.GetProperty("locked_out").GetBoolean());
+        Assert.Equal(HttpStatusCode.OK, await SignIn("carol first password")); // the form again: refused
+        Assert.Equal(0, (await Run("users", "unlock", "--username", "carol")).Code);
+        Assert.Equal(HttpStatusCode.Redirect, await SignIn("carol first password"));
+
+        Assert.Equal(2, (await Run("users", "reset-password", "--username", "carol", "--password", "short")).Code);
+        Assert.Equal(0, (await Run("users", "reset-password", "--username", "carol", "--password", "carol second password")).Code);
+        Assert.Equal(HttpStatusCode.OK, await SignIn("carol first password"));
+        Assert.Equal(HttpStatusCode.Redirect, await SignIn("carol second password"));
+
+        Assert.Equal(0, (await Run("users", "remove", "--username", "carol")).Code);
+        Assert.Equal(1, (await Run("users", "lock", "--username", "carol")).Code);
+        Assert.DoesNotContain("carol", (await Run("users", "list")).Out);
+
+        var audit = await AuditAsync(server);
+        var carolEvents = audit.Where(a => a.Event.StartsWith("user.") && (a.After ?? a.Before ?? "").Contains("\"carol\"")).Select(a => a.Event).ToArray();
+        Assert.Equal(["user.created", "user.locked", "user.unlocked", "user.password_reset", "user.deleted"], carolEvents);
+        Assert.DoesNotContain(audit, a => $"{a.Before}{a.After}{a.Reason}".Contains("second password"));
+    }
+
+    [Fact]
+    public async Task KeysList_ShowsTheActiveKey()
+    {
+        Assert.Contains("No signing keys", (await Run("keys", "list")).Out);
+        using (var server = new IdentityServerFactory { DatabasePath = _db, OwnsDatabase = false }) server.CreateBrowser();
+        var keys = JsonDocument.Parse((await Run("keys", "list", "--json")).Out).RootElement.EnumerateArray().ToList();
+        var key = Assert.Single(keys);
+        Assert.Equal("active", key.GetProperty("state").GetString());
+        Assert.Equal("RS256", key.GetProperty("alg").GetString());
+        Assert.Contains("active", (await Run("keys", "list")).Out);
+    }
+
+    private static async Task<List<IdentityServer.Data.Entities.AuditEventEntity>> AuditAsync(IdentityServerFactory server)
+    {
+        using var scope = server.Services.CreateScope();
+        return await scope.ServiceProvider.GetRequiredService<IdentityServer.Data.IdentityServerDbContext>().AuditEvents.AsNoTracking().OrderBy(a => a.Id).ToListAsync();
     }
 
     public void Dispose() => IdentityServerFactory.DeleteDatabase(_db);

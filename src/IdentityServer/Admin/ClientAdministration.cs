@@ -1,0 +1,209 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using IdentityServer.Data;
+using IdentityServer.Data.Entities;
+using IdentityServer.Hosting;
+using IdentityServer.Protocol.Audit;
+using IdentityServer.Protocol.Clients;
+using IdentityServer.Protocol.Grants;
+using IdentityServer.Protocol.Options;
+using Microsoft.EntityFrameworkCore;
+
+namespace IdentityServer.Admin;
+
+/// <summary>
+/// Client administration shared by the admin UI, the admin API and the command line. Every change is validated with
+/// the same rules as configuration (<see cref="IdentityServerOptionsValidator.ValidateClient"/>, plus known scopes), is
+/// refused for clients declared in configuration (configuration stays authoritative for them), takes effect at once
+/// (clients are read from the database per request) and is recorded in the audit log with before/after snapshots that
+/// leave secrets out. Secrets are generated here (256 bits), returned once, and stored as SHA-256.
+/// </summary>
+public sealed class ClientAdministration(IdentityServerDbContext db, ScopeCatalog scopes, IAuditLog audit, TimeProvider time)
+{
+    /// <summary>Clients whose <c>client_id</c> or display name contains <paramref name="search"/> (case-insensitive), by <c>client_id</c>.</summary>
+    public async Task<IReadOnlyList<ClientView>> ListAsync(string? search = null, CancellationToken ct = default)
+    {
+        var all = await db.Clients.AsNoTracking().Include(c => c.Secrets).OrderBy(c => c.ClientId).ToListAsync(ct);
+        return all.Where(c => string.IsNullOrWhiteSpace(search)
+                || c.ClientId.Contains(search, StringComparison.OrdinalIgnoreCase)
+                || (c.DisplayName?.Contains(search, StringComparison.OrdinalIgnoreCase) ?? false))
+            .Select(ClientView.From).ToList();
+    }
+
+    /// <summary>The client, or null.</summary>
+    public async Task<ClientView?> FindAsync(string clientId, CancellationToken ct = default) =>
+        await LoadAsync(clientId, ct) is { } e ? ClientView.From(e) : null;
+
+    /// <summary>Registers a client; a confidential one gets a new secret, returned here and never again.</summary>
+    public async Task<AdminResult<CreatedClient>> CreateAsync(ClientDefinition definition, AdminActor actor, CancellationToken ct = default)
+    {
+        var secret = definition.Confidential ? ClientSecretHasher.GenerateSecret() : null;
+        var errors = Validate(definition, secret);
+        if (errors.Count > 0) return AdminResult<CreatedClient>.Fail(AdminFailure.Invalid, [.. errors]);
+        if (await db.Clients.AnyAsync(c => c.ClientId == definition.ClientId, ct))
+            return AdminResult<CreatedClient>.Fail(AdminFailure.Conflict, $"A client with client_id '{definition.ClientId}' already exists.");
+
+        var now = time.GetUtcNow();
+        var entity = new ClientEntity { ClientId = definition.ClientId, Source = ClientSources.Admin, CreatedAt = now };
+        Apply(definition, entity, now);
+        if (secret is not null) entity.Secrets.Add(new ClientSecretEntity { Hash = ClientSecretHasher.Hash(secret), Description = "initial", CreatedAt = now });
+        db.Clients.Add(entity);
+        await db.SaveChangesAsync(ct);
+        var view = ClientView.From(entity);
+        await audit.RecordAsync(new AuditEntry(AuditEvents.ClientCreated, actor.Type, actor.Id, "client", entity.ClientId, After: Snapshot(view)), ct);
+        return new CreatedClient(view, secret);
+    }
+
+    /// <summary>Replaces the client's settings with <paramref name="definition"/> (its type, public or confidential, does not change).</summary>
+    public async Task<AdminResult<ClientView>> UpdateAsync(string clientId, ClientDefinition definition, AdminActor actor, CancellationToken ct = default)
+    {
+        var entity = await LoadAsync(clientId, ct, tracked: true);
+        if (entity is null) return AdminResult<ClientView>.Fail(AdminFailure.NotFound, $"No client '{clientId}'.");
+        if (entity.Source == ClientSources.Configuration) return ConfigurationOwned<ClientView>(clientId);
+        definition = definition with { ClientId = clientId, Confidential = entity.Secrets.Count > 0 };
+        var errors = Validate(definition, entity.Secrets.Count > 0 ? new string('x', ClientSecretHasher.MinimumSecretLength) : null);
+        if (errors.Count > 0) return AdminResult<ClientView>.Fail(AdminFailure.Invalid, [.. errors]);
+
+        var before = Snapshot(ClientView.From(entity));
+        Apply(definition, entity, time.GetUtcNow());
+        await db.SaveChangesAsync(ct);
+        var view = ClientView.From(entity);
+        await audit.RecordAsync(new AuditEntry(AuditEvents.ClientUpdated, actor.Type, actor.Id, "client", clientId, Before: before, After: Snapshot(view)), ct);
+        return view;
+    }
+
+    /// <summary>Deletes the client and its secrets; its grants stay until they expire but can no longer be redeemed (unknown client).</summary>
+    public async Task<AdminResult<ClientView>> DeleteAsync(string clientId, AdminActor actor, CancellationToken ct = default)
+    {
+        var entity = await LoadAsync(clientId, ct, tracked: true);
+        if (entity is null) return AdminResult<ClientView>.Fail(AdminFailure.NotFound, $"No client '{clientId}'.");
+        if (entity.Source == ClientSources.Configuration) return ConfigurationOwned<ClientView>(clientId);
+        var view = ClientView.From(entity);
+        db.Clients.Remove(entity);
+        await db.SaveChangesAsync(ct);
+        await audit.RecordAsync(new AuditEntry(AuditEvents.ClientDeleted, actor.Type, actor.Id, "client", clientId, Before: Snapshot(view)), ct);
+        return view;
+    }
+
+    /// <summary>
+    /// Adds a new secret (returned once) and lets the current ones expire after <paramref name="overlap"/>, so deployments can
+    /// switch without downtime; <see cref="TimeSpan.Zero"/> ends them at once. Only for confidential clients.
+    /// </summary>
+    public async Task<AdminResult<RotatedSecret>> RotateSecretAsync(string clientId, TimeSpan overlap, AdminActor actor, CancellationToken ct = default)
+    {
+        var entity = await LoadAsync(clientId, ct, tracked: true);
+        if (entity is null) return AdminResult<RotatedSecret>.Fail(AdminFailure.NotFound, $"No client '{clientId}'.");
+        if (entity.Source == ClientSources.Configuration) return ConfigurationOwned<RotatedSecret>(clientId);
+        if (entity.Secrets.Count == 0) return AdminResult<RotatedSecret>.Fail(AdminFailure.Invalid, "A public client has no secret to rotate.");
+        if (overlap < TimeSpan.Zero || overlap > TimeSpan.FromDays(90))
+            return AdminResult<RotatedSecret>.Fail(AdminFailure.Invalid, "The overlap must be between 0 and 90 days.");
+
+        var now = time.GetUtcNow();
+        var before = Snapshot(ClientView.From(entity));
+        var oldEnd = now + overlap;
+        foreach (var s in entity.Secrets.Where(s => s.ExpiresAt is null || s.ExpiresAt > oldEnd)) s.ExpiresAt = oldEnd;
+        var secret = ClientSecretHasher.GenerateSecret();
+        entity.Secrets.Add(new ClientSecretEntity { Hash = ClientSecretHasher.Hash(secret), Description = "rotated", CreatedAt = now });
+        entity.UpdatedAt = now;
+        await db.SaveChangesAsync(ct);
+        var view = ClientView.From(entity);
+        await audit.RecordAsync(new AuditEntry(AuditEvents.ClientSecretRotated, actor.Type, actor.Id, "client", clientId,
+            $"previous secrets expire {oldEnd:O}", before, Snapshot(view)), ct);
+        return new RotatedSecret(view, secret, oldEnd);
+    }
+
+    private List<string> Validate(ClientDefinition d, string? secret)
+    {
+        var options = new ClientOptions
+        {
+            ClientId = d.ClientId, ClientSecret = secret, DisplayName = d.DisplayName, RedirectUris = [.. d.RedirectUris],
+            PostLogoutRedirectUris = [.. d.PostLogoutRedirectUris], GrantTypes = [.. d.GrantTypes], Scopes = [.. d.Scopes],
+        };
+        var errors = IdentityServerOptionsValidator.ValidateClient(options, "client").ToList();
+        if (d.GrantTypes.Count == 0) errors.Add("client: at least one grant type is needed.");
+        errors.AddRange(d.Scopes.Where(s => !scopes.IsKnown(s)).Select(s => $"client: the scope '{s}' is unknown."));
+        if (d.DisplayName is { Length: > 200 }) errors.Add("client: the display name can have at most 200 characters.");
+        return errors;
+    }
+
+    private static void Apply(ClientDefinition d, ClientEntity e, DateTimeOffset now)
+    {
+        e.DisplayName = string.IsNullOrWhiteSpace(d.DisplayName) ? null : d.DisplayName.Trim();
+        e.Enabled = d.Enabled;
+        e.RedirectUris = [.. d.RedirectUris];
+        e.PostLogoutRedirectUris = [.. d.PostLogoutRedirectUris];
+        e.GrantTypes = [.. d.GrantTypes.Distinct()];
+        e.Scopes = [.. d.Scopes.Distinct()];
+        e.RequireConsent = d.RequireConsent;
+        e.RequireMfa = d.RequireMfa;
+        e.UpdatedAt = now;
+    }
+
+    private Task<ClientEntity?> LoadAsync(string clientId, CancellationToken ct, bool tracked = false)
+    {
+        var query = tracked ? db.Clients : db.Clients.AsNoTracking();
+        return query.Include(c => c.Secrets).FirstOrDefaultAsync(c => c.ClientId == clientId, ct);
+    }
+
+    private static AdminResult<T> ConfigurationOwned<T>(string clientId) =>
+        AdminResult<T>.Fail(AdminFailure.ManagedByConfiguration, $"The client '{clientId}' is declared in configuration, which stays authoritative for it: change it there.");
+
+    private static string Snapshot(ClientView view) => JsonSerializer.Serialize(view);
+}
+
+/// <summary>A client's settings as an admin gives them (create and update).</summary>
+public sealed record ClientDefinition
+{
+    [JsonPropertyName("client_id")] public string ClientId { get; init; } = "";
+    [JsonPropertyName("display_name")] public string? DisplayName { get; init; }
+    /// <summary>True for a confidential client (gets a secret); only read on create.</summary>
+    [JsonPropertyName("confidential")] public bool Confidential { get; init; }
+    [JsonPropertyName("enabled")] public bool Enabled { get; init; } = true;
+    [JsonPropertyName("redirect_uris")] public IReadOnlyList<string> RedirectUris { get; init; } = [];
+    [JsonPropertyName("post_logout_redirect_uris")] public IReadOnlyList<string> PostLogoutRedirectUris { get; init; } = [];
+    [JsonPropertyName("grant_types")] public IReadOnlyList<string> GrantTypes { get; init; } = [];
+    [JsonPropertyName("scopes")] public IReadOnlyList<string> Scopes { get; init; } = [];
+    [JsonPropertyName("require_consent")] public bool RequireConsent { get; init; }
+    [JsonPropertyName("require_mfa")] public bool RequireMfa { get; init; }
+}
+
+/// <summary>A client as admins see it: everything but secret material (secrets appear as creation and expiry times).</summary>
+public sealed record ClientView
+{
+    [JsonPropertyName("client_id")] public required string ClientId { get; init; }
+    [JsonPropertyName("display_name")] public string? DisplayName { get; init; }
+    [JsonPropertyName("type")] public required string Type { get; init; }
+    [JsonPropertyName("enabled")] public bool Enabled { get; init; }
+    [JsonPropertyName("source")] public required string Source { get; init; }
+    [JsonPropertyName("redirect_uris")] public IReadOnlyList<string> RedirectUris { get; init; } = [];
+    [JsonPropertyName("post_logout_redirect_uris")] public IReadOnlyList<string> PostLogoutRedirectUris { get; init; } = [];
+    [JsonPropertyName("grant_types")] public IReadOnlyList<string> GrantTypes { get; init; } = [];
+    [JsonPropertyName("scopes")] public IReadOnlyList<string> Scopes { get; init; } = [];
+    [JsonPropertyName("require_consent")] public bool RequireConsent { get; init; }
+    [JsonPropertyName("require_mfa")] public bool RequireMfa { get; init; }
+    [JsonPropertyName("secrets")] public IReadOnlyList<SecretView> Secrets { get; init; } = [];
+    [JsonPropertyName("created_at")] public DateTimeOffset CreatedAt { get; init; }
+    [JsonPropertyName("updated_at")] public DateTimeOffset UpdatedAt { get; init; }
+
+    /// <summary>The view of an entity.</summary>
+    public static ClientView From(ClientEntity e) => new()
+    {
+        ClientId = e.ClientId, DisplayName = e.DisplayName, Type = e.Secrets.Count > 0 ? "confidential" : "public", Enabled = e.Enabled,
+        Source = e.Source, RedirectUris = e.RedirectUris, PostLogoutRedirectUris = e.PostLogoutRedirectUris, GrantTypes = e.GrantTypes,
+        Scopes = e.Scopes, RequireConsent = e.RequireConsent, RequireMfa = e.RequireMfa,
+        Secrets = e.Secrets.OrderBy(s => s.CreatedAt).Select(s => new SecretView(s.Description, s.CreatedAt, s.ExpiresAt)).ToList(),
+        CreatedAt = e.CreatedAt, UpdatedAt = e.UpdatedAt,
+    };
+}
+
+/// <summary>A secret without its value or hash: what it is for, when it was made, when it expires (null: never).</summary>
+public sealed record SecretView(
+    [property: JsonPropertyName("description")] string? Description,
+    [property: JsonPropertyName("created_at")] DateTimeOffset CreatedAt,
+    [property: JsonPropertyName("expires_at")] DateTimeOffset? ExpiresAt);
+
+/// <summary>A new client and, for a confidential one, its secret (shown once).</summary>
+public sealed record CreatedClient(ClientView Client, string? Secret);
+
+/// <summary>The client after rotation, the new secret (shown once) and when the previous ones stop working.</summary>
+public sealed record RotatedSecret(ClientView Client, string Secret, DateTimeOffset PreviousExpireAt);
