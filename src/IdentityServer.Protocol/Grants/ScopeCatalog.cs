@@ -9,12 +9,16 @@ public sealed class ScopeCatalog
 {
     private readonly Dictionary<string, ApiScope> _api;
 
-    /// <summary>Builds the catalog from <see cref="IdentityServerOptions.ApiScopes"/> (an API scope without <c>Audience</c> uses its name).</summary>
+    /// <summary>
+    /// Builds the catalog from <see cref="IdentityServerOptions.ApiScopes"/> (an API scope without <c>Audience</c> uses its name),
+    /// plus the built-in <c>idp.admin</c> whose audience is the issuer (the admin API is served by the issuer itself).
+    /// </summary>
     public ScopeCatalog(IdentityServerOptions options)
     {
         _api = options.ApiScopes
-            .Where(s => !string.IsNullOrWhiteSpace(s.Name))
+            .Where(s => !string.IsNullOrWhiteSpace(s.Name) && s.Name != Scopes.Admin)
             .ToDictionary(s => s.Name, s => new ApiScope(s.Name, s.DisplayName, string.IsNullOrWhiteSpace(s.Audience) ? s.Name : s.Audience), StringComparer.Ordinal);
+        _api[Scopes.Admin] = new ApiScope(Scopes.Admin, "Administer this identity provider", options.Issuer);
         ApiScopeNames = _api.Keys.ToHashSet(StringComparer.Ordinal);
     }
 

@@ -8,6 +8,9 @@ public static class Scopes
     public const string Email = "email";
     public const string OfflineAccess = "offline_access";
 
+    /// <summary>The built-in API scope of the admin API; its audience is the issuer itself.</summary>
+    public const string Admin = "idp.admin";
+
     /// <summary>The identity scopes this server supports.</summary>
     public static readonly IReadOnlySet<string> Identity = new HashSet<string>(StringComparer.Ordinal)
     {

@@ -259,16 +259,11 @@ public static class CliApp
         list.SetAction((p, ct) => WithScopeAsync(async sp =>
         {
             var keys = (await sp.GetRequiredService<IdentityServerDbContext>().SigningKeys.AsNoTracking().ToListAsync(ct))
-                .OrderBy(k => k.CreatedAt)
-                .Select(k => new
-                {
-                    kid = k.Id, alg = k.Algorithm, state = k.RetiredAt is not null ? "retired" : k.ActivatedAt is not null ? "active" : "published",
-                    created_at = k.CreatedAt, activated_at = k.ActivatedAt, retired_at = k.RetiredAt,
-                }).ToList();
+                .OrderBy(k => k.CreatedAt).Select(SigningKeyView.From).ToList();
             if (p.GetValue(json)) { o.WriteLine(JsonSerializer.Serialize(keys, Json)); return 0; }
             if (keys.Count == 0) { o.WriteLine("No signing keys yet (the server creates one when it starts)."); return 0; }
             o.WriteLine($"{"KID",-26} {"ALG",-6} {"STATE",-10} CREATED");
-            foreach (var k in keys) o.WriteLine($"{k.kid,-26} {k.alg,-6} {k.state,-10} {k.created_at:u}");
+            foreach (var k in keys) o.WriteLine($"{k.Kid,-26} {k.Alg,-6} {k.State,-10} {k.CreatedAt:u}");
             return 0;
         }, ct));
         return new Command("keys", "Inspect signing keys.") { list };

@@ -32,7 +32,7 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
             if (!string.IsNullOrWhiteSpace(o.Clients[i].ClientId) && !ids.Add(o.Clients[i].ClientId))
                 errors.Add($"{key}:ClientId '{o.Clients[i].ClientId}' is declared twice.");
         }
-        foreach (var s in o.ApiScopes.Where(s => string.IsNullOrWhiteSpace(s.Name) || !Scopes.IsWellFormed(s.Name) || Scopes.Identity.Contains(s.Name)))
+        foreach (var s in o.ApiScopes.Where(s => string.IsNullOrWhiteSpace(s.Name) || !Scopes.IsWellFormed(s.Name) || Scopes.Identity.Contains(s.Name) || s.Name == Scopes.Admin))
             errors.Add($"IdentityServer:ApiScopes has an invalid or reserved name '{s.Name}'.");
         if (o.Lifetimes.AuthorizationCodeSeconds is <= 0 or > 60) errors.Add("IdentityServer:Lifetimes:AuthorizationCodeSeconds must be 1..60 (RFC 9700 §4.5: codes are short-lived).");
         if (o.Lifetimes.AccessTokenSeconds <= 0) errors.Add("IdentityServer:Lifetimes:AccessTokenSeconds must be positive.");

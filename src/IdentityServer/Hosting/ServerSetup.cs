@@ -74,11 +74,15 @@ public static class ServerSetup
         services.AddScoped<ITokenGrantHandler, DeviceCodeGrantHandler>();
         services.AddScoped<TokenEndpoint>();
         services.AddScoped<UserInfoEndpoint>();
+        services.AddScoped<AccessTokenValidator>();
         services.AddScoped<AuthorizationCodeIssuer>();
         services.AddSingleton<InteractionTickets>();
         services.AddHttpContextAccessor();
         services.AddScoped<IdentityServer.Admin.ClientAdministration>();
         services.AddScoped<IdentityServer.Admin.UserAdministration>();
+        services.AddScoped<IdentityServer.Admin.AuditQuery>();
+        services.AddScoped<IdentityServer.Admin.AdminApiAuthorization>();
+        services.AddOpenApi(o => o.ShouldInclude = d => d.RelativePath?.StartsWith("admin/api", StringComparison.Ordinal) == true);
         services.AddSingleton<IdentityServer.Protocol.Audit.IAuditLog, IdentityServer.Audit.AuditLog>();
         services.AddScoped<IDeviceCodeStore, EfDeviceCodeStore>();
         services.AddScoped<DeviceAuthorizationEndpoint>();
@@ -121,7 +125,7 @@ public static class ServerSetup
 
     /// <summary>Token, userinfo, discovery and JWKS: endpoints whose callers are programs.</summary>
     private static bool IsMachineEndpoint(HttpContext c) =>
-        c.Request.Path.StartsWithSegments("/.well-known")
+        c.Request.Path.StartsWithSegments("/.well-known") || c.Request.Path.StartsWithSegments(IdentityServer.Admin.AdminApi.Prefix)
         || (c.Request.Path.StartsWithSegments("/connect") && !c.Request.Path.StartsWithSegments(EndpointPaths.Authorize));
 
     private static Task WriteServerErrorAsync(HttpContext c)
@@ -149,6 +153,8 @@ public static class ServerSetup
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapProtocolEndpoints();
+        IdentityServer.Admin.AdminApi.MapAdminApi(app);
+        app.MapOpenApi(IdentityServer.Admin.AdminApi.OpenApiPath);
         app.MapRazorPages();
         return app;
     }

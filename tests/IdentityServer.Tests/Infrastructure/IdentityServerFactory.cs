@@ -28,6 +28,10 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
     public const string DeviceTvSecret = "device-tv-secret-0123456789-0123456789-01234";
     public const string MfaClient = "mfa-web";
     public const string MfaDeviceClient = "device-mfa";
+    public const string AdminClient = "admin-automation";
+    public const string AdminSecret = "admin-automation-secret-0123456789-0123456789";
+    public const string AdminUserName = "root";
+    public const string AdminPassword = "root-password-1234";
     public const string ApiScope = "api1";
     public const string ApiAudience = "https://api.example";
     public const string UserName = "alice";
@@ -80,7 +84,7 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
             ["IdentityServer:Users:0:Password"] = Password,
             ["Logging:LogLevel:Default"] = "Warning",
         };
-        AddClient(d, 0, WebClient, WebSecret, [WebRedirect, LoopbackRedirect], ["authorization_code", "refresh_token"], ["openid", "profile", "email", "offline_access", ApiScope], false);
+        AddClient(d, 0, WebClient, WebSecret, [WebRedirect, LoopbackRedirect], ["authorization_code", "refresh_token"], ["openid", "profile", "email", "offline_access", ApiScope, "idp.admin"], false);
         AddClient(d, 1, ConsentClient, WebSecret, [WebRedirect], ["authorization_code"], ["openid", "profile", "email", ApiScope], true);
         AddClient(d, 2, OtherClient, OtherSecret, [WebRedirect], ["authorization_code"], ["openid", "profile"], false);
         AddClient(d, 3, PublicClient, null, [PublicRedirect], ["authorization_code", "refresh_token"], ["openid", "profile", "offline_access"], false);
@@ -88,6 +92,10 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
         AddClient(d, 5, DeviceClient, null, [], ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"], ["openid", "profile", "offline_access", ApiScope], false);
         AddClient(d, 7, MfaClient, WebSecret, [WebRedirect], ["authorization_code"], ["openid", "profile"], false);
         d["IdentityServer:Clients:7:RequireMfa"] = "true";
+        AddClient(d, 9, AdminClient, AdminSecret, [], ["client_credentials"], ["idp.admin"], false);
+        d["IdentityServer:Users:1:UserName"] = AdminUserName;
+        d["IdentityServer:Users:1:Password"] = AdminPassword;
+        d["IdentityServer:Users:1:Roles:0"] = "admin";
         AddClient(d, 8, MfaDeviceClient, null, [], ["urn:ietf:params:oauth:grant-type:device_code"], ["openid"], false);
         d["IdentityServer:Clients:8:RequireMfa"] = "true";
         AddClient(d, 6, DeviceTvClient, DeviceTvSecret, [], ["urn:ietf:params:oauth:grant-type:device_code"], ["openid", "profile"], false);
