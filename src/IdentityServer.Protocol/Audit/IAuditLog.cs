@@ -53,4 +53,7 @@ public static class AuditEvents
     public const string UserUnlocked = "user.unlocked";
     public const string UserPasswordReset = "user.password_reset";
     public const string UserDeleted = "user.deleted";
+    public const string UserTwoFactorReset = "user.two_factor_reset";
+    public const string UserPasskeysRemoved = "user.passkeys_removed";
+    public const string UserRolesChanged = "user.roles_changed";
 }

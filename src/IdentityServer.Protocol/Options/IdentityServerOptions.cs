@@ -18,6 +18,9 @@ public sealed class IdentityServerOptions
     /// <summary>Passkey (WebAuthn) relying-party settings.</summary>
     public PasskeyOptions Passkeys { get; set; } = new();
 
+    /// <summary>Administration settings.</summary>
+    public AdminOptions Admin { get; set; } = new();
+
     /// <summary>Clients declared in configuration; upserted at start-up.</summary>
     public List<ClientOptions> Clients { get; set; } = [];
 
@@ -67,6 +70,16 @@ public sealed class DeviceFlowOptions
 
     /// <summary>The sliding window of the two limits above, seconds (default 300).</summary>
     public int UserCodeAttemptWindowSeconds { get; set; } = 300;
+}
+
+/// <summary>Administration settings (section <c>IdentityServer:Admin</c>).</summary>
+public sealed class AdminOptions
+{
+    /// <summary>
+    /// When true, the admin UI is open only to admins who signed in with a second factor or a passkey (<c>amr</c> has
+    /// <c>mfa</c>). Null (default): true in the Production environment, false elsewhere.
+    /// </summary>
+    public bool? RequireMfa { get; set; }
 }
 
 /// <summary>Passkey (WebAuthn Level 3) relying-party settings (section <c>IdentityServer:Passkeys</c>).</summary>

@@ -37,9 +37,24 @@ public sealed class CookieSetup(IdentityServerOptions options) :
             o.Cookie.Name = Prefix + "idsrv";
             o.LoginPath = "/account/login";
             o.LogoutPath = "/account/logout";
-            o.AccessDeniedPath = "/error?status=403";
+            o.AccessDeniedPath = "/account/access-denied";
             o.ExpireTimeSpan = TimeSpan.FromHours(8);
             o.SlidingExpiration = true;
+            // The admin UI's two refusals, logged as what they are: not signed in (401) and signed in without the role (403).
+            o.Events.OnRedirectToLogin = context =>
+            {
+                if (context.Request.Path.StartsWithSegments("/admin"))
+                    Logger(context.HttpContext).LogWarning("Admin UI: not signed in (401) for {Path}", context.Request.Path);
+                context.Response.Redirect(context.RedirectUri);
+                return Task.CompletedTask;
+            };
+            o.Events.OnRedirectToAccessDenied = context =>
+            {
+                if (context.Request.Path.StartsWithSegments("/admin"))
+                    Logger(context.HttpContext).LogWarning("Admin UI: signed in without the admin role (403) for {Path}", context.Request.Path);
+                context.Response.Redirect(context.RedirectUri);
+                return Task.CompletedTask;
+            };
         }
         else if (name == IdentityConstants.ExternalScheme) o.Cookie.Name = Prefix + "idsrv.external";
         else if (name == IdentityConstants.TwoFactorUserIdScheme) o.Cookie.Name = Prefix + "idsrv.2fa";
@@ -54,6 +69,8 @@ public sealed class CookieSetup(IdentityServerOptions options) :
 
     /// <inheritdoc />
     public void Configure(CookieAuthenticationOptions o) => Configure(Options.DefaultName, o);
+
+    private static ILogger Logger(HttpContext http) => http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("IdentityServer.Admin");
 
     /// <inheritdoc />
     public void Configure(AntiforgeryOptions o)

@@ -72,6 +72,40 @@ public sealed class UserAdministration(UserManager<ApplicationUser> users, RoleM
         ChangeAsync(userNameOrId, AuditEvents.UserPasswordReset, actor, null, async u =>
             await users.ResetPasswordAsync(u, await users.GeneratePasswordResetTokenAsync(u), newPassword), ct);
 
+    /// <summary>Turns two-step verification off for someone who lost their authenticator: removes the key and the recovery codes.</summary>
+    public Task<AdminResult<UserView>> ResetTwoFactorAsync(string userNameOrId, AdminActor actor, CancellationToken ct = default) =>
+        ChangeAsync(userNameOrId, AuditEvents.UserTwoFactorReset, actor, null, async u =>
+        {
+            await users.RemoveAuthenticationTokenAsync(u, "[AspNetUserStore]", "AuthenticatorKey");
+            await users.GenerateNewTwoFactorRecoveryCodesAsync(u, 0);
+            return await users.SetTwoFactorEnabledAsync(u, false);
+        }, ct);
+
+    /// <summary>Removes every passkey of the user (a lost or compromised device).</summary>
+    public Task<AdminResult<UserView>> RemovePasskeysAsync(string userNameOrId, AdminActor actor, CancellationToken ct = default) =>
+        ChangeAsync(userNameOrId, AuditEvents.UserPasskeysRemoved, actor, null, async u =>
+        {
+            foreach (var p in await users.GetPasskeysAsync(u))
+            {
+                var r = await users.RemovePasskeyAsync(u, p.CredentialId);
+                if (!r.Succeeded) return r;
+            }
+            return await users.UpdateSecurityStampAsync(u);
+        }, ct);
+
+    /// <summary>Makes the user's roles exactly <paramref name="roleNames"/>, creating roles as needed.</summary>
+    public Task<AdminResult<UserView>> SetRolesAsync(string userNameOrId, IReadOnlyList<string> roleNames, AdminActor actor, CancellationToken ct = default) =>
+        ChangeAsync(userNameOrId, AuditEvents.UserRolesChanged, actor, null, async u =>
+        {
+            var wanted = roleNames.Select(r => r.Trim()).Where(r => r.Length > 0).Distinct().ToList();
+            if (wanted.Any(r => r.Length > 256)) return IdentityResult.Failed(new IdentityError { Code = "RoleName", Description = "A role name can have at most 256 characters." });
+            var current = await users.GetRolesAsync(u);
+            foreach (var role in wanted.Where(r => !current.Contains(r)))
+                if (!await roles.RoleExistsAsync(role)) await roles.CreateAsync(new IdentityRole(role));
+            var removed = await users.RemoveFromRolesAsync(u, current.Except(wanted));
+            return removed.Succeeded ? await users.AddToRolesAsync(u, wanted.Except(current)) : removed;
+        }, ct);
+
     /// <summary>Deletes the user with their passkeys, roles and tokens; their grants can no longer be redeemed.</summary>
     public async Task<AdminResult<UserView>> DeleteAsync(string userNameOrId, AdminActor actor, CancellationToken ct = default)
     {

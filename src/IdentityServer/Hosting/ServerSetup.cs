@@ -120,7 +120,9 @@ public static class ServerSetup
         services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>, ForwardedHeadersSetup>();
         services.AddScoped<ConfigurationSeeder>();
         services.AddHostedService<StartupInitializer>();
-        services.AddRazorPages();
+        services.AddAuthorizationBuilder().AddPolicy(IdentityServer.Admin.AdminApiAuthorization.AdminRole,
+            p => p.RequireAuthenticatedUser().RequireRole(IdentityServer.Admin.AdminApiAuthorization.AdminRole));
+        services.AddRazorPages(o => o.Conventions.AuthorizeFolder("/Admin", IdentityServer.Admin.AdminApiAuthorization.AdminRole));
     }
 
     /// <summary>Token, userinfo, discovery and JWKS: endpoints whose callers are programs.</summary>
