@@ -120,6 +120,7 @@ export function interopSettings(redirectUri) {
     },
     // Their own accounts for the two-step and passkey browser tests, which change them.
     totpUser: { userName: 'bob', email: 'bob@example.test', password: 'bob correct horse battery' },
+    admin: { userName: 'root', email: 'root@example.test', password: 'root correct horse battery' },
     // One account per passkey test: adding a second factor to an account that has one needs a multi-factor session.
     passkeyUsers: ['carol', 'dave', 'erin', 'frank', 'gina']
       .map((name) => ({ userName: name, email: `${name}@example.test`, password: `${name} correct horse battery` })),
@@ -127,7 +128,7 @@ export function interopSettings(redirectUri) {
 }
 
 function serverEnvironment({ issuer, dataDir, settings }) {
-  const { web, service, device, api, user, totpUser, passkeyUsers } = settings;
+  const { web, service, device, api, user, totpUser, admin, passkeyUsers } = settings;
   const config = {
     ASPNETCORE_ENVIRONMENT: 'Production',
     DOTNET_NOLOGO: '1',
@@ -165,6 +166,11 @@ function serverEnvironment({ issuer, dataDir, settings }) {
     IdentityServer__Users__1__Email: totpUser.email,
     IdentityServer__Users__1__Password: totpUser.password,
   };
+  const adminIndex = passkeyUsers.length + 2;
+  config[`IdentityServer__Users__${adminIndex}__UserName`] = admin.userName;
+  config[`IdentityServer__Users__${adminIndex}__Email`] = admin.email;
+  config[`IdentityServer__Users__${adminIndex}__Password`] = admin.password;
+  config[`IdentityServer__Users__${adminIndex}__Roles__0`] = 'admin';
   passkeyUsers.forEach((u, i) => {
     config[`IdentityServer__Users__${i + 2}__UserName`] = u.userName;
     config[`IdentityServer__Users__${i + 2}__Email`] = u.email;
