@@ -234,6 +234,9 @@ namespace IdentityServer.Migrations.Sqlite.Migrations
                         .ValueGeneratedOnAdd()
                         .HasColumnType("INTEGER");
 
+                    b.Property<int?>("AccessTokenLifetimeSeconds")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("ClientId")
                         .IsRequired()
                         .HasMaxLength(200)
@@ -260,6 +263,9 @@ namespace IdentityServer.Migrations.Sqlite.Migrations
                     b.PrimitiveCollection<string>("RedirectUris")
                         .IsRequired()
                         .HasColumnType("TEXT");
+
+                    b.Property<int?>("RefreshTokenLifetimeSeconds")
+                        .HasColumnType("INTEGER");
 
                     b.Property<bool>("RequireConsent")
                         .HasColumnType("INTEGER");

@@ -27,6 +27,10 @@ public sealed class ClientEntity
     public bool RequireConsent { get; set; }
     /// <summary>People must sign in with a second factor or a passkey before this client gets a code.</summary>
     public bool RequireMfa { get; set; }
+    /// <summary>Access token lifetime, seconds; null for the server default.</summary>
+    public int? AccessTokenLifetimeSeconds { get; set; }
+    /// <summary>Refresh token sliding lifetime, seconds; null for the server default.</summary>
+    public int? RefreshTokenLifetimeSeconds { get; set; }
     /// <summary><c>configuration</c> for clients declared in settings (upserted at start-up), <c>admin</c> otherwise.</summary>
     public string Source { get; set; } = ClientSources.Admin;
     public DateTimeOffset CreatedAt { get; set; }

@@ -25,6 +25,8 @@ public sealed class EfClientStore(IdentityServerDbContext db) : IClientStore
             Scopes = e.Scopes,
             RequireConsent = e.RequireConsent,
             RequireMfa = e.RequireMfa,
+            AccessTokenLifetimeSeconds = e.AccessTokenLifetimeSeconds,
+            RefreshTokenLifetimeSeconds = e.RefreshTokenLifetimeSeconds,
         };
     }
 }

@@ -37,6 +37,12 @@ public sealed class Client
     /// <summary>When true the end-user must have signed in with a second factor or a passkey (<c>amr</c> contains <c>mfa</c>, RFC 8176) before the client gets a code or a device approval.</summary>
     public bool RequireMfa { get; init; }
 
+    /// <summary>Access token lifetime for this client, seconds; null for the server default (<c>Lifetimes:AccessTokenSeconds</c>).</summary>
+    public int? AccessTokenLifetimeSeconds { get; init; }
+
+    /// <summary>Refresh token sliding lifetime for this client, seconds; null for the server default (<c>Lifetimes:RefreshTokenSlidingSeconds</c>).</summary>
+    public int? RefreshTokenLifetimeSeconds { get; init; }
+
     /// <summary>True when the client may use <paramref name="grantType"/>.</summary>
     public bool AllowsGrantType(string grantType) => GrantTypes.Contains(grantType, StringComparer.Ordinal);
 }

@@ -131,6 +131,12 @@ public sealed class ClientOptions
 
     /// <summary>Demand a second factor (TOTP, recovery code) or a passkey before the client gets a code or a device approval.</summary>
     public bool RequireMfa { get; set; }
+
+    /// <summary>Access token lifetime for this client, seconds (60 to 86400); null for <c>Lifetimes:AccessTokenSeconds</c>.</summary>
+    public int? AccessTokenLifetimeSeconds { get; set; }
+
+    /// <summary>Refresh token sliding lifetime for this client, seconds (300 up to the absolute lifetime); null for <c>Lifetimes:RefreshTokenSlidingSeconds</c>.</summary>
+    public int? RefreshTokenLifetimeSeconds { get; set; }
 }
 
 /// <summary>An API scope (section <c>IdentityServer:ApiScopes:N</c>).</summary>

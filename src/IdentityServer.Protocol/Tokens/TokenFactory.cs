@@ -18,7 +18,8 @@ public sealed class TokenFactory(IdentityServerOptions options, ISigningKeyStore
 
     /// <summary>
     /// A signed access token: header <c>typ: at+jwt</c>; claims <c>iss sub aud client_id scope jti exp iat</c>
-    /// (plus <c>auth_time</c>, <c>amr</c> and <c>sid</c> for an end-user). Lifetime <see cref="LifetimeOptions.AccessTokenSeconds"/>.
+    /// (plus <c>auth_time</c>, <c>amr</c> and <c>sid</c> for an end-user). Lifetime <paramref name="lifetimeSeconds"/>, by default
+    /// <see cref="LifetimeOptions.AccessTokenSeconds"/>.
     /// </summary>
     /// <param name="clientId">The <c>client_id</c> claim.</param>
     /// <param name="subject">End-user <c>sub</c>; for client credentials the client id (RFC 9068 §2.2).</param>
@@ -29,10 +30,10 @@ public sealed class TokenFactory(IdentityServerOptions options, ISigningKeyStore
     /// <exception cref="InvalidOperationException">No scope names a resource, so there would be no <c>aud</c>.</exception>
     public async Task<IssuedJwt> CreateAccessTokenAsync(
         string clientId, string subject, IReadOnlyList<string> grantedScopes, DateTimeOffset? authTime,
-        IReadOnlyList<string>? amr, DateTimeOffset now, CancellationToken ct = default)
+        IReadOnlyList<string>? amr, DateTimeOffset now, CancellationToken ct = default, int? lifetimeSeconds = null)
     {
         var jti = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
-        var expires = now.AddSeconds(options.Lifetimes.AccessTokenSeconds);
+        var expires = now.AddSeconds(lifetimeSeconds ?? options.Lifetimes.AccessTokenSeconds);
         var audiences = scopes.AudiencesFor(grantedScopes, options.Issuer);
         var claims = new Dictionary<string, object>
         {

@@ -118,6 +118,7 @@ public sealed class ClientAdministration(IdentityServerDbContext db, ScopeCatalo
         {
             ClientId = d.ClientId, ClientSecret = secret, DisplayName = d.DisplayName, RedirectUris = [.. d.RedirectUris],
             PostLogoutRedirectUris = [.. d.PostLogoutRedirectUris], GrantTypes = [.. d.GrantTypes], Scopes = [.. d.Scopes],
+            AccessTokenLifetimeSeconds = d.AccessTokenLifetimeSeconds, RefreshTokenLifetimeSeconds = d.RefreshTokenLifetimeSeconds,
         };
         var errors = IdentityServerOptionsValidator.ValidateClient(options, "client").ToList();
         if (d.GrantTypes.Count == 0) errors.Add("client: at least one grant type is needed.");
@@ -136,6 +137,8 @@ public sealed class ClientAdministration(IdentityServerDbContext db, ScopeCatalo
         e.Scopes = [.. d.Scopes.Distinct()];
         e.RequireConsent = d.RequireConsent;
         e.RequireMfa = d.RequireMfa;
+        e.AccessTokenLifetimeSeconds = d.AccessTokenLifetimeSeconds;
+        e.RefreshTokenLifetimeSeconds = d.RefreshTokenLifetimeSeconds;
         e.UpdatedAt = now;
     }
 
@@ -165,6 +168,10 @@ public sealed record ClientDefinition
     [JsonPropertyName("scopes")] public IReadOnlyList<string> Scopes { get; init; } = [];
     [JsonPropertyName("require_consent")] public bool RequireConsent { get; init; }
     [JsonPropertyName("require_mfa")] public bool RequireMfa { get; init; }
+    /// <summary>Access token lifetime, seconds (60..86400); null for the server default.</summary>
+    [JsonPropertyName("access_token_lifetime_seconds")] public int? AccessTokenLifetimeSeconds { get; init; }
+    /// <summary>Refresh token sliding lifetime, seconds; null for the server default.</summary>
+    [JsonPropertyName("refresh_token_lifetime_seconds")] public int? RefreshTokenLifetimeSeconds { get; init; }
 }
 
 /// <summary>A client as admins see it: everything but secret material (secrets appear as creation and expiry times).</summary>
@@ -181,6 +188,8 @@ public sealed record ClientView
     [JsonPropertyName("scopes")] public IReadOnlyList<string> Scopes { get; init; } = [];
     [JsonPropertyName("require_consent")] public bool RequireConsent { get; init; }
     [JsonPropertyName("require_mfa")] public bool RequireMfa { get; init; }
+    [JsonPropertyName("access_token_lifetime_seconds")] public int? AccessTokenLifetimeSeconds { get; init; }
+    [JsonPropertyName("refresh_token_lifetime_seconds")] public int? RefreshTokenLifetimeSeconds { get; init; }
     [JsonPropertyName("secrets")] public IReadOnlyList<SecretView> Secrets { get; init; } = [];
     [JsonPropertyName("created_at")] public DateTimeOffset CreatedAt { get; init; }
     [JsonPropertyName("updated_at")] public DateTimeOffset UpdatedAt { get; init; }
@@ -191,6 +200,7 @@ public sealed record ClientView
         ClientId = e.ClientId, DisplayName = e.DisplayName, Type = e.Secrets.Count > 0 ? "confidential" : "public", Enabled = e.Enabled,
         Source = e.Source, RedirectUris = e.RedirectUris, PostLogoutRedirectUris = e.PostLogoutRedirectUris, GrantTypes = e.GrantTypes,
         Scopes = e.Scopes, RequireConsent = e.RequireConsent, RequireMfa = e.RequireMfa,
+        AccessTokenLifetimeSeconds = e.AccessTokenLifetimeSeconds, RefreshTokenLifetimeSeconds = e.RefreshTokenLifetimeSeconds,
         Secrets = e.Secrets.OrderBy(s => s.CreatedAt).Select(s => new SecretView(s.Description, s.CreatedAt, s.ExpiresAt)).ToList(),
         CreatedAt = e.CreatedAt, UpdatedAt = e.UpdatedAt,
     };

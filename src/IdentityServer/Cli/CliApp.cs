@@ -162,6 +162,8 @@ public static class CliApp
         var consent = new Option<bool>("--require-consent") { Description = "Ask people to consent" };
         var mfa = new Option<bool>("--require-mfa") { Description = "Demand a second factor or a passkey" };
         var disabled = new Option<bool>("--disabled") { Description = "Disable the client (update)" };
+        var accessLifetime = new Option<int?>("--access-token-lifetime") { Description = "Access token lifetime, seconds (default: the server's)" };
+        var refreshLifetime = new Option<int?>("--refresh-token-lifetime") { Description = "Refresh token sliding lifetime, seconds (default: the server's)" };
         var search = new Option<string?>("--search") { Description = "Only clients whose id or name contains this" };
         var overlap = new Option<int>("--overlap-days") { Description = "Days the previous secrets keep working (default 7; 0 ends them now)", DefaultValueFactory = _ => 7 };
         var json = new Option<bool>("--json") { Description = "Machine-readable output" };
@@ -172,10 +174,11 @@ public static class CliApp
             Enabled = !p.GetValue(disabled), RedirectUris = p.GetValue(redirectUris) ?? [], PostLogoutRedirectUris = p.GetValue(postLogout) ?? [],
             GrantTypes = p.GetValue(grantTypes) is { Length: > 0 } g ? g : [GrantTypes.AuthorizationCode],
             Scopes = p.GetValue(scopes) ?? [], RequireConsent = p.GetValue(consent), RequireMfa = p.GetValue(mfa),
+            AccessTokenLifetimeSeconds = p.GetValue(accessLifetime), RefreshTokenLifetimeSeconds = p.GetValue(refreshLifetime),
         };
 
         var add = new Command("add", "Register a client. A confidential client's secret is printed once and stored only as a hash.")
-            { clientId, displayName, redirectUris, postLogout, grantTypes, scopes, isPublic, consent, mfa, json };
+            { clientId, displayName, redirectUris, postLogout, grantTypes, scopes, isPublic, consent, mfa, accessLifetime, refreshLifetime, json };
         add.SetAction((p, ct) => WithScopeAsync(async sp =>
         {
             var result = await sp.GetRequiredService<ClientAdministration>().CreateAsync(Definition(p), AdminActor.CommandLine, ct);
@@ -191,7 +194,7 @@ public static class CliApp
         }, ct));
 
         var update = new Command("update", "Replace a client's settings (those not given become empty or off; the type stays).")
-            { clientId, displayName, redirectUris, postLogout, grantTypes, scopes, consent, mfa, disabled, json };
+            { clientId, displayName, redirectUris, postLogout, grantTypes, scopes, consent, mfa, disabled, accessLifetime, refreshLifetime, json };
         update.SetAction((p, ct) => WithScopeAsync(async sp =>
         {
             var result = await sp.GetRequiredService<ClientAdministration>().UpdateAsync(p.GetValue(clientId)!, Definition(p), AdminActor.CommandLine, ct);

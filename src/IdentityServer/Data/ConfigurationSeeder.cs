@@ -40,6 +40,8 @@ public sealed class ConfigurationSeeder(
             e.Scopes = [.. c.Scopes];
             e.RequireConsent = c.RequireConsent;
             e.RequireMfa = c.RequireMfa;
+            e.AccessTokenLifetimeSeconds = c.AccessTokenLifetimeSeconds;
+            e.RefreshTokenLifetimeSeconds = c.RefreshTokenLifetimeSeconds;
             e.Source = ClientSources.Configuration;
             e.UpdatedAt = now;
             var hash = c.ClientSecret is null ? null : ClientSecretHasher.Hash(c.ClientSecret);

@@ -85,6 +85,10 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
         foreach (var uri in c.RedirectUris.Concat(c.PostLogoutRedirectUris))
             if (!Uri.TryCreate(uri, UriKind.Absolute, out var u) || !string.IsNullOrEmpty(u.Fragment) || u.Scheme is "javascript" or "data" or "vbscript" or "file")
                 yield return $"{key}: redirect URI '{uri}' must be absolute, without a fragment, and not a script or data URI.";
+        if (c.AccessTokenLifetimeSeconds is < 60 or > 86400)
+            yield return $"{key}:AccessTokenLifetimeSeconds must be 60..86400.";
+        if (c.RefreshTokenLifetimeSeconds is < 300 or > 365 * 24 * 3600)
+            yield return $"{key}:RefreshTokenLifetimeSeconds must be 300..31536000 (and is capped by the absolute lifetime).";
         if (c.GrantTypes.Contains(GrantTypes.ClientCredentials) && c.ClientSecret is null)
             yield return $"{key}: client_credentials needs a ClientSecret (confidential client).";
         if (c.GrantTypes.Contains(GrantTypes.AuthorizationCode) && c.RedirectUris.Count == 0)

@@ -153,6 +153,21 @@ public sealed class AdminApiTests(IdentityServerFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task ClientAccessTokenLifetime_AppliesToItsTokens_AndIsValidated()
+    {
+        var admin = await ClientTokenAsync(AdminClient, AdminSecret, "idp.admin");
+        await AssertProblemAsync(await SendAsync("POST", "/admin/api/clients",
+            """{"client_id":"short-bad","confidential":true,"grant_types":["client_credentials"],"scopes":["api1"],"access_token_lifetime_seconds":5}""", admin), HttpStatusCode.BadRequest);
+        var created = JsonDocument.Parse(await (await SendAsync("POST", "/admin/api/clients",
+            """{"client_id":"short-lived","confidential":true,"grant_types":["client_credentials"],"scopes":["api1"],"access_token_lifetime_seconds":600}""", admin)).Content.ReadAsStringAsync()).RootElement;
+        var token = await Json.OkAsync(await new OidcDriver(Http).TokenAsync(new() { ["grant_type"] = "client_credentials", ["scope"] = ApiScope },
+            "short-lived", created.GetProperty("client_secret").GetString()!));
+        Assert.Equal(600, token.GetProperty("expires_in").GetInt32());
+        var jwt = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(token.Str("access_token"));
+        Assert.Equal(600, (jwt.ValidTo - jwt.IssuedAt).TotalSeconds);
+    }
+
+    [Fact]
     public async Task ConfigurationClient_CannotBeChanged_409()
     {
         var admin = await ClientTokenAsync(AdminClient, AdminSecret, "idp.admin");

@@ -17,7 +17,8 @@ public sealed class TokenIssuer(IdentityServerOptions options, TokenFactory fact
     /// <param name="nonce">The authorization request's nonce (code flow only; OpenID Connect Core §3.1.3.6).</param>
     public async Task<TokenResponse> IssueForUserAsync(Client client, GrantRecord grant, IReadOnlyList<string> scopes, string? nonce, DateTimeOffset now, CancellationToken ct)
     {
-        var access = await factory.CreateAccessTokenAsync(client.ClientId, grant.SubjectId, scopes, grant.AuthTime, grant.Amr, now, ct);
+        var lifetime = client.AccessTokenLifetimeSeconds ?? options.Lifetimes.AccessTokenSeconds;
+        var access = await factory.CreateAccessTokenAsync(client.ClientId, grant.SubjectId, scopes, grant.AuthTime, grant.Amr, now, ct, lifetime);
         await grants.StoreAccessTokenAsync(new AccessTokenRecord(access.Jti, grant.Id, client.ClientId, grant.SubjectId, now, access.ExpiresAt), ct);
 
         string? idToken = null;
@@ -28,7 +29,7 @@ public sealed class TokenIssuer(IdentityServerOptions options, TokenFactory fact
         if (grant.Scopes.Contains(Grants.Scopes.OfflineAccess) && client.AllowsGrantType(GrantTypes.RefreshToken))
         {
             refreshToken = OpaqueToken.Create();
-            var sliding = now.AddSeconds(options.Lifetimes.RefreshTokenSlidingSeconds);
+            var sliding = now.AddSeconds(client.RefreshTokenLifetimeSeconds ?? options.Lifetimes.RefreshTokenSlidingSeconds);
             var expires = sliding < grant.ExpiresAt ? sliding : grant.ExpiresAt;
             await grants.StoreRefreshTokenAsync(new RefreshTokenRecord(OpaqueToken.Hash(refreshToken), grant.Id, client.ClientId, now, expires), ct);
         }
@@ -36,7 +37,7 @@ public sealed class TokenIssuer(IdentityServerOptions options, TokenFactory fact
         return new TokenResponse
         {
             AccessToken = access.Token,
-            ExpiresIn = options.Lifetimes.AccessTokenSeconds,
+            ExpiresIn = lifetime,
             Scope = Grants.Scopes.Join(scopes),
             IdToken = idToken,
             RefreshToken = refreshToken,
@@ -46,8 +47,9 @@ public sealed class TokenIssuer(IdentityServerOptions options, TokenFactory fact
     /// <summary>An access token for the client itself (client credentials: <c>sub</c> = <c>client_id</c>, no refresh or ID token; RFC 6749 §4.4.3).</summary>
     public async Task<TokenResponse> IssueForClientAsync(Client client, IReadOnlyList<string> scopes, DateTimeOffset now, CancellationToken ct)
     {
-        var access = await factory.CreateAccessTokenAsync(client.ClientId, client.ClientId, scopes, null, null, now, ct);
+        var lifetime = client.AccessTokenLifetimeSeconds ?? options.Lifetimes.AccessTokenSeconds;
+        var access = await factory.CreateAccessTokenAsync(client.ClientId, client.ClientId, scopes, null, null, now, ct, lifetime);
         await grants.StoreAccessTokenAsync(new AccessTokenRecord(access.Jti, null, client.ClientId, null, now, access.ExpiresAt), ct);
-        return new TokenResponse { AccessToken = access.Token, ExpiresIn = options.Lifetimes.AccessTokenSeconds, Scope = Grants.Scopes.Join(scopes) };
+        return new TokenResponse { AccessToken = access.Token, ExpiresIn = lifetime, Scope = Grants.Scopes.Join(scopes) };
     }
 }

@@ -6,7 +6,7 @@ namespace IdentityServer.Pages.Admin;
 
 /// <summary>
 /// Create or edit one client: type (on creation), name, enabled, redirect and post-logout URIs (one per line), grant types,
-/// scopes, consent, multi-factor. A new confidential client's secret and a rotated secret are shown once on the page that
+/// scopes, consent, multi-factor, token lifetimes (seconds; empty for the server default). A new confidential client's secret and a rotated secret are shown once on the page that
 /// answers the POST (never stored in a cookie or redirect). Clients declared in configuration are shown read-only.
 /// </summary>
 public sealed class ClientEditModel(ClientAdministration clients, ScopeCatalog catalog) : AdminPageModel
@@ -23,6 +23,8 @@ public sealed class ClientEditModel(ClientAdministration clients, ScopeCatalog c
     [BindProperty] public bool RequireConsent { get; set; }
     [BindProperty] public bool RequireMfa { get; set; }
     [BindProperty] public int OverlapDays { get; set; } = 7;
+    [BindProperty] public int? AccessTokenLifetimeSeconds { get; set; }
+    [BindProperty] public int? RefreshTokenLifetimeSeconds { get; set; }
 
     public ClientView? Existing { get; private set; }
     public string? OneTimeSecret { get; private set; }
@@ -48,6 +50,7 @@ public sealed class ClientEditModel(ClientAdministration clients, ScopeCatalog c
             ClientId = (IsNew ? NewClientId : ClientId)?.Trim() ?? "", DisplayName = DisplayName, Confidential = Confidential, Enabled = Enabled,
             RedirectUris = Lines(RedirectUris), PostLogoutRedirectUris = Lines(PostLogoutRedirectUris), GrantTypes = GrantTypes, Scopes = Scopes,
             RequireConsent = RequireConsent, RequireMfa = RequireMfa,
+            AccessTokenLifetimeSeconds = AccessTokenLifetimeSeconds, RefreshTokenLifetimeSeconds = RefreshTokenLifetimeSeconds,
         };
         if (IsNew)
         {
@@ -91,6 +94,7 @@ public sealed class ClientEditModel(ClientAdministration clients, ScopeCatalog c
         DisplayName = c.DisplayName; Confidential = c.Type == "confidential"; Enabled = c.Enabled;
         RedirectUris = string.Join("\n", c.RedirectUris); PostLogoutRedirectUris = string.Join("\n", c.PostLogoutRedirectUris);
         GrantTypes = [.. c.GrantTypes]; Scopes = [.. c.Scopes]; RequireConsent = c.RequireConsent; RequireMfa = c.RequireMfa;
+        AccessTokenLifetimeSeconds = c.AccessTokenLifetimeSeconds; RefreshTokenLifetimeSeconds = c.RefreshTokenLifetimeSeconds;
     }
 
     private static List<string> Lines(string? text) =>
