@@ -35,8 +35,8 @@ public static class AdminApi
                     ? Results.Created($"{Prefix}/clients/{Uri.EscapeDataString(r.Value!.Client.ClientId)}", new CreatedClientResponse(r.Value.Client, r.Value.Secret))
                     : AdminProblems.From(r);
             })
-            .Accepts<ClientDefinition>("application/json").Produces<CreatedClientResponse>(StatusCodes.Status201Created).ProducesProblem(400).ProducesProblem(409)
-            .WithSummary("Register a client; a confidential one's secret is in the response, once.");
+            .Accepts<ClientDefinition>("application/json").Produces<CreatedClientResponse>(StatusCodes.Status201Created).ProducesProblem(400)
+            .WithSummary("Register a client; a confidential one's secret is in the response, once. A taken client_id is a 400.");
         clients.MapGet("/{clientId}", async (string clientId, ClientAdministration a, CancellationToken ct) =>
                 await a.FindAsync(clientId, ct) is { } c ? Results.Ok(c) : AdminProblems.Create(404, "Not found", $"No client '{clientId}'."))
             .Produces<ClientView>().ProducesProblem(404).WithSummary("One client, without secret material.");
@@ -46,7 +46,7 @@ public static class AdminApi
                 return Result(await a.UpdateAsync(clientId, d, AdminApiAuthorization.Actor(http), http.RequestAborted));
             })
             .Accepts<ClientDefinition>("application/json").Produces<ClientView>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409)
-            .WithSummary("Replace a client's settings (its type stays).");
+            .WithSummary("Replace all of a client's settings, as PUT does: omitted fields become empty, off, or (enabled) true. Its type stays.");
         clients.MapDelete("/{clientId}", async (string clientId, HttpContext http, ClientAdministration a) =>
             {
                 var r = await a.DeleteAsync(clientId, AdminApiAuthorization.Actor(http), http.RequestAborted);
@@ -57,7 +57,7 @@ public static class AdminApi
             {
                 var body = http.Request.ContentLength is > 0 ? await ReadAsync<RotateSecretRequest>(http) : new RotateSecretRequest();
                 if (body is null) return BadJson<RotateSecretRequest>();
-                var r = await a.RotateSecretAsync(clientId, TimeSpan.FromDays(body.OverlapDays), AdminApiAuthorization.Actor(http), http.RequestAborted);
+                var r = await a.RotateSecretAsync(clientId, body.OverlapDays, AdminApiAuthorization.Actor(http), http.RequestAborted);
                 return r.Succeeded ? Results.Ok(new RotatedSecretResponse(r.Value!.Client.ClientId, r.Value.Secret, r.Value.PreviousExpireAt)) : AdminProblems.From(r);
             })
             .Accepts<RotateSecretRequest>("application/json").Produces<RotatedSecretResponse>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409)
@@ -80,7 +80,7 @@ public static class AdminApi
             .Produces<UserView>().ProducesProblem(404).WithSummary("One user, by id or user name.");
         users.MapPost("/{user}/lock", async (string user, HttpContext http, UserAdministration a) =>
                 Result(await a.LockAsync(user, AdminApiAuthorization.Actor(http), http.RequestAborted)))
-            .Produces<UserView>().ProducesProblem(404).WithSummary("Lock a user out until unlocked.");
+            .Produces<UserView>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).WithSummary("Lock a user out until unlocked (not yourself, not the last active admin).");
         users.MapPost("/{user}/unlock", async (string user, HttpContext http, UserAdministration a) =>
                 Result(await a.UnlockAsync(user, AdminApiAuthorization.Actor(http), http.RequestAborted)))
             .Produces<UserView>().ProducesProblem(404).WithSummary("End a user's lockout.");
@@ -92,23 +92,56 @@ public static class AdminApi
             })
             .Accepts<ResetPasswordRequest>("application/json").Produces<UserView>().ProducesProblem(400).ProducesProblem(404)
             .WithSummary("Set a new password.");
+        users.MapPost("/{user}/two-factor/reset", async (string user, HttpContext http, UserAdministration a) =>
+                Result(await a.ResetTwoFactorAsync(user, AdminApiAuthorization.Actor(http), http.RequestAborted)))
+            .Produces<UserView>().ProducesProblem(404).WithSummary("Turn two-step verification off (lost authenticator): removes the key and recovery codes.");
+        users.MapDelete("/{user}/passkeys", async (string user, HttpContext http, UserAdministration a) =>
+                Result(await a.RemovePasskeysAsync(user, AdminApiAuthorization.Actor(http), http.RequestAborted)))
+            .Produces<UserView>().ProducesProblem(404).WithSummary("Remove every passkey of the user.");
+        users.MapPut("/{user}/roles", async (string user, HttpContext http, UserAdministration a) =>
+            {
+                if (await ReadAsync<SetRolesRequest>(http) is not { Roles: not null } body)
+                    return AdminProblems.BadBody("The body must be JSON with roles (an array of role names).");
+                return Result(await a.SetRolesAsync(user, body.Roles, AdminApiAuthorization.Actor(http), http.RequestAborted));
+            })
+            .Accepts<SetRolesRequest>("application/json").Produces<UserView>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409)
+            .WithSummary("Make the user's roles exactly these (the last active admin cannot be demoted, nor can admins demote themselves).");
         users.MapDelete("/{user}", async (string user, HttpContext http, UserAdministration a) =>
             {
                 var r = await a.DeleteAsync(user, AdminApiAuthorization.Actor(http), http.RequestAborted);
                 return r.Succeeded ? Results.NoContent() : AdminProblems.From(r);
             })
-            .Produces(StatusCodes.Status204NoContent).ProducesProblem(404).WithSummary("Delete a user.");
+            .Produces(StatusCodes.Status204NoContent).ProducesProblem(404).ProducesProblem(409).WithSummary("Delete a user (not yourself, not the last active admin).");
 
         api.MapGet("/keys", async (IdentityServerDbContext db, CancellationToken ct) =>
                 (await db.SigningKeys.AsNoTracking().ToListAsync(ct)).OrderBy(k => k.CreatedAt).Select(SigningKeyView.From).ToList())
             .WithTags("Keys").WithSummary("Signing keys with their state: published, active or retired.");
 
-        api.MapGet("/audit", (string? actor, string? subject, string? @event, DateTimeOffset? from, DateTimeOffset? to, int? limit, AuditQuery q, CancellationToken ct) =>
-                q.FindAsync(actor, subject, @event, from, to, limit ?? 200, ct))
-            .WithTags("Audit").WithSummary("Audit records, newest first, filtered by actor id, subject id, event and time.");
+        api.MapGet("/audit", async (string? actor, string? subject, string? @event, string? from, string? to, string? limit, AuditQuery q, CancellationToken ct) =>
+            {
+                // Parsed here, not by binding: a malformed value is a problem document, not an empty 400.
+                var errors = new List<string>();
+                var fromAt = ParseTime(from, "from", errors);
+                var toAt = ParseTime(to, "to", errors);
+                var max = 200;
+                if (limit is not null && (!int.TryParse(limit, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out max) || max is < 1 or > AuditQuery.MaxResults))
+                    errors.Add($"limit must be a whole number from 1 to {AuditQuery.MaxResults}.");
+                if (errors.Count > 0) return AdminProblems.Create(400, "Invalid request", "The query breaks one or more rules; see errors.", errors);
+                return Results.Ok(await q.FindAsync(actor, subject, @event, fromAt, toAt, max, ct));
+            })
+            .Produces<List<AuditRecord>>().ProducesProblem(400)
+            .WithTags("Audit").WithSummary("Audit records, newest first, filtered by actor id, subject id, event and time (from inclusive, to exclusive; ISO 8601).");
     }
 
     private static IResult Result<T>(AdminResult<T> r) => r.Succeeded ? Results.Ok(r.Value) : AdminProblems.From(r);
+
+    private static DateTimeOffset? ParseTime(string? value, string name, List<string> errors)
+    {
+        if (value is null) return null;
+        if (DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at)) return at;
+        errors.Add($"{name} must be an ISO 8601 date or time.");
+        return null;
+    }
 
     private static IResult BadJson<T>() => AdminProblems.BadBody($"The body must be a JSON {typeof(T).Name}.");
 
@@ -143,7 +176,13 @@ public sealed record CreateUserRequest
     [JsonPropertyName("user_name")] public string UserName { get; init; } = "";
     [JsonPropertyName("email")] public string? Email { get; init; }
     [JsonPropertyName("password")] public string Password { get; init; } = "";
-    [JsonPropertyName("roles")] public IReadOnlyList<string>? Roles { get; init; }
+    [JsonPropertyName("roles")] public IReadOnlyList<string?>? Roles { get; init; }
+}
+
+/// <summary>Body of a role change.</summary>
+public sealed record SetRolesRequest
+{
+    [JsonPropertyName("roles")] public IReadOnlyList<string?>? Roles { get; init; }
 }
 
 /// <summary>Body of a password reset.</summary>

@@ -1,5 +1,6 @@
 using IdentityServer.Data.Entities;
 using IdentityServer.Protocol.Grants;
+using IdentityServer.Protocol.Stores;
 using IdentityServer.Protocol.Tokens;
 using Microsoft.AspNetCore.Identity;
 
@@ -11,12 +12,15 @@ namespace IdentityServer.Admin;
 /// <item>no token, or one that is not valid for this issuer as audience (signature, <c>typ</c>, expiry, revocation; see
 /// <see cref="AccessTokenValidator"/>) → 401 with <c>WWW-Authenticate: Bearer</c> (RFC 6750 §3): the caller is not authenticated</item>
 /// <item>a valid token without the <c>idp.admin</c> scope → 403 <c>insufficient_scope</c></item>
-/// <item>a token of an end-user (its <c>sub</c> is not its <c>client_id</c>) whose account is gone, locked out or lacks role
-/// <c>admin</c> → 403; a client-credentials token with <c>idp.admin</c> acts as that client</item>
+/// <item>the client that obtained the token is gone, disabled or no longer holds <c>idp.admin</c> → 403</item>
+/// <item>an end-user's token (it has <c>auth_time</c>) whose account is gone, locked out or lacks role <c>admin</c>, or, where the
+/// admin UI demands it (<see cref="Protocol.Options.AdminOptions.RequireMfa"/>), whose <c>amr</c> lacks <c>mfa</c> → 403; a
+/// client-credentials token acts as that client</item>
 /// </list>
 /// 401s and 403s are logged as what they are. The caller becomes the <see cref="AdminActor"/> of the audit log.
 /// </summary>
-public sealed class AdminApiAuthorization(AccessTokenValidator validator, UserManager<ApplicationUser> users, ILogger<AdminApiAuthorization> logger) : IEndpointFilter
+public sealed class AdminApiAuthorization(AccessTokenValidator validator, UserManager<ApplicationUser> users, IClientStore clients,
+    ILogger<AdminApiAuthorization> logger) : IEndpointFilter
 {
     /// <summary>The role an end-user needs.</summary>
     public const string AdminRole = "admin";
@@ -51,9 +55,18 @@ public sealed class AdminApiAuthorization(AccessTokenValidator validator, UserMa
             return AdminProblems.Forbidden("The access token lacks the idp.admin scope.");
         }
 
+        // The client must still exist, be enabled and hold idp.admin: removing the scope or the client ends its power at once.
         var clientId = jwt.TryGetPayloadValue<string>("client_id", out var c) ? c : null;
+        var client = clientId is null ? null : await clients.FindByClientIdAsync(clientId, http.RequestAborted);
+        if (client is null || !client.Enabled || !client.Scopes.Contains(Scopes.Admin))
+        {
+            logger.LogWarning("Admin API authorization failed: client {ClientId} is gone, disabled or no longer has idp.admin", clientId);
+            return AdminProblems.Forbidden("The client that obtained this token may no longer administer.");
+        }
+
+        // An end-user's token carries auth_time (OpenID Connect Core §2); a client-credentials token has none and its sub is the client.
         AdminActor actor;
-        if (jwt.Subject == clientId) actor = new AdminActor("client", clientId);
+        if (!jwt.TryGetPayloadValue<long>("auth_time", out _) && jwt.Subject == clientId) actor = new AdminActor("client", clientId);
         else
         {
             var user = await users.FindByIdAsync(jwt.Subject);
@@ -61,6 +74,12 @@ public sealed class AdminApiAuthorization(AccessTokenValidator validator, UserMa
             {
                 logger.LogWarning("Admin API authorization failed for {Subject}: not an active admin", jwt.Subject);
                 return AdminProblems.Forbidden("The signed-in user is not an administrator.");
+            }
+            var amr = jwt.TryGetPayloadValue<string[]>("amr", out var methods) ? methods : [];
+            if (Pages.Admin.AdminPageModel.MfaRequired(http) && !amr.Contains(Protocol.Endpoints.Authorize.AuthorizeInteraction.Mfa))
+            {
+                logger.LogWarning("Admin API authorization failed for {Subject}: signed in without a second factor", jwt.Subject);
+                return AdminProblems.Forbidden("Administration requires a sign-in with a second factor or a passkey.");
             }
             actor = new AdminActor("user", user.Id);
         }

@@ -7,12 +7,14 @@ public enum AdminFailure
     None,
     /// <summary>No such client or user (404).</summary>
     NotFound,
-    /// <summary>It would clash with what exists, e.g. a taken <c>client_id</c> (409).</summary>
+    /// <summary>It would clash with what exists, e.g. a taken <c>client_id</c> (400 in the API: input to fix).</summary>
     Conflict,
     /// <summary>The input breaks a rule; <see cref="AdminResult{T}.Errors"/> says which (400).</summary>
     Invalid,
     /// <summary>The client is declared in configuration, which stays authoritative for it (409).</summary>
     ManagedByConfiguration,
+    /// <summary>It would leave the server without an active admin, or lock the acting admin out (409).</summary>
+    Refused,
 }
 
 /// <summary>The outcome of an administrative operation: a value, or a failure with readable errors. Nothing is stored on failure.</summary>

@@ -37,6 +37,7 @@ public sealed class ClientAdministration(IdentityServerDbContext db, ScopeCatalo
     /// <summary>Registers a client; a confidential one gets a new secret, returned here and never again.</summary>
     public async Task<AdminResult<CreatedClient>> CreateAsync(ClientDefinition definition, AdminActor actor, CancellationToken ct = default)
     {
+        definition = definition.Normalized();
         var secret = definition.Confidential ? ClientSecretHasher.GenerateSecret() : null;
         var errors = Validate(definition, secret);
         if (errors.Count > 0) return AdminResult<CreatedClient>.Fail(AdminFailure.Invalid, [.. errors]);
@@ -48,9 +49,17 @@ public sealed class ClientAdministration(IdentityServerDbContext db, ScopeCatalo
         Apply(definition, entity, now);
         if (secret is not null) entity.Secrets.Add(new ClientSecretEntity { Hash = ClientSecretHasher.Hash(secret), Description = "initial", CreatedAt = now });
         db.Clients.Add(entity);
-        await db.SaveChangesAsync(ct);
+        try { await db.SaveChangesAsync(ct); }
+        catch (DbUpdateException)
+        {
+            // Another request may have registered the same client_id in between: the unique index decided.
+            db.Entry(entity).State = EntityState.Detached;
+            if (await db.Clients.AsNoTracking().AnyAsync(c => c.ClientId == definition.ClientId, CancellationToken.None))
+                return AdminResult<CreatedClient>.Fail(AdminFailure.Conflict, $"A client with client_id '{definition.ClientId}' already exists.");
+            throw;
+        }
         var view = ClientView.From(entity);
-        await audit.RecordAsync(new AuditEntry(AuditEvents.ClientCreated, actor.Type, actor.Id, "client", entity.ClientId, After: Snapshot(view)), ct);
+        await audit.RecordAsync(new AuditEntry(AuditEvents.ClientCreated, actor.Type, actor.Id, "client", entity.ClientId, After: Snapshot(view)), CancellationToken.None);
         return new CreatedClient(view, secret);
     }
 
@@ -60,7 +69,7 @@ public sealed class ClientAdministration(IdentityServerDbContext db, ScopeCatalo
         var entity = await LoadAsync(clientId, ct, tracked: true);
         if (entity is null) return AdminResult<ClientView>.Fail(AdminFailure.NotFound, $"No client '{clientId}'.");
         if (entity.Source == ClientSources.Configuration) return ConfigurationOwned<ClientView>(clientId);
-        definition = definition with { ClientId = clientId, Confidential = entity.Secrets.Count > 0 };
+        definition = definition.Normalized() with { ClientId = clientId, Confidential = entity.Secrets.Count > 0 };
         var errors = Validate(definition, entity.Secrets.Count > 0 ? new string('x', ClientSecretHasher.MinimumSecretLength) : null);
         if (errors.Count > 0) return AdminResult<ClientView>.Fail(AdminFailure.Invalid, [.. errors]);
 
@@ -68,7 +77,7 @@ public sealed class ClientAdministration(IdentityServerDbContext db, ScopeCatalo
         Apply(definition, entity, time.GetUtcNow());
         await db.SaveChangesAsync(ct);
         var view = ClientView.From(entity);
-        await audit.RecordAsync(new AuditEntry(AuditEvents.ClientUpdated, actor.Type, actor.Id, "client", clientId, Before: before, After: Snapshot(view)), ct);
+        await audit.RecordAsync(new AuditEntry(AuditEvents.ClientUpdated, actor.Type, actor.Id, "client", clientId, Before: before, After: Snapshot(view)), CancellationToken.None);
         return view;
     }
 
@@ -81,22 +90,23 @@ public sealed class ClientAdministration(IdentityServerDbContext db, ScopeCatalo
         var view = ClientView.From(entity);
         db.Clients.Remove(entity);
         await db.SaveChangesAsync(ct);
-        await audit.RecordAsync(new AuditEntry(AuditEvents.ClientDeleted, actor.Type, actor.Id, "client", clientId, Before: Snapshot(view)), ct);
+        await audit.RecordAsync(new AuditEntry(AuditEvents.ClientDeleted, actor.Type, actor.Id, "client", clientId, Before: Snapshot(view)), CancellationToken.None);
         return view;
     }
 
     /// <summary>
-    /// Adds a new secret (returned once) and lets the current ones expire after <paramref name="overlap"/>, so deployments can
-    /// switch without downtime; <see cref="TimeSpan.Zero"/> ends them at once. Only for confidential clients.
+    /// Adds a new secret (returned once) and lets the current ones expire after <paramref name="overlapDays"/> (0 to 90), so
+    /// deployments can switch without downtime; 0 ends them at once. Only for confidential clients.
     /// </summary>
-    public async Task<AdminResult<RotatedSecret>> RotateSecretAsync(string clientId, TimeSpan overlap, AdminActor actor, CancellationToken ct = default)
+    public async Task<AdminResult<RotatedSecret>> RotateSecretAsync(string clientId, int overlapDays, AdminActor actor, CancellationToken ct = default)
     {
         var entity = await LoadAsync(clientId, ct, tracked: true);
         if (entity is null) return AdminResult<RotatedSecret>.Fail(AdminFailure.NotFound, $"No client '{clientId}'.");
         if (entity.Source == ClientSources.Configuration) return ConfigurationOwned<RotatedSecret>(clientId);
         if (entity.Secrets.Count == 0) return AdminResult<RotatedSecret>.Fail(AdminFailure.Invalid, "A public client has no secret to rotate.");
-        if (overlap < TimeSpan.Zero || overlap > TimeSpan.FromDays(90))
+        if (overlapDays is < 0 or > 90)
             return AdminResult<RotatedSecret>.Fail(AdminFailure.Invalid, "The overlap must be between 0 and 90 days.");
+        var overlap = TimeSpan.FromDays(overlapDays);
 
         var now = time.GetUtcNow();
         var before = Snapshot(ClientView.From(entity));
@@ -108,7 +118,7 @@ public sealed class ClientAdministration(IdentityServerDbContext db, ScopeCatalo
         await db.SaveChangesAsync(ct);
         var view = ClientView.From(entity);
         await audit.RecordAsync(new AuditEntry(AuditEvents.ClientSecretRotated, actor.Type, actor.Id, "client", clientId,
-            $"previous secrets expire {oldEnd:O}", before, Snapshot(view)), ct);
+            $"previous secrets expire {oldEnd:O}", before, Snapshot(view)), CancellationToken.None);
         return new RotatedSecret(view, secret, oldEnd);
     }
 
@@ -154,9 +164,19 @@ public sealed class ClientAdministration(IdentityServerDbContext db, ScopeCatalo
     private static string Snapshot(ClientView view) => JsonSerializer.Serialize(view);
 }
 
-/// <summary>A client's settings as an admin gives them (create and update).</summary>
+/// <summary>A client's settings as an admin gives them (create and update; an update replaces every field, as HTTP PUT does).</summary>
 public sealed record ClientDefinition
 {
+    /// <summary>The same definition with null lists (JSON <c>null</c>) as empty and null or blank items dropped.</summary>
+    public ClientDefinition Normalized() => this with
+    {
+        ClientId = ClientId ?? "",
+        RedirectUris = Clean(RedirectUris), PostLogoutRedirectUris = Clean(PostLogoutRedirectUris), GrantTypes = Clean(GrantTypes), Scopes = Clean(Scopes),
+    };
+
+    private static IReadOnlyList<string> Clean(IReadOnlyList<string>? items) =>
+        (items ?? []).Where(i => !string.IsNullOrWhiteSpace(i)).Select(i => i.Trim()).ToList();
+
     [JsonPropertyName("client_id")] public string ClientId { get; init; } = "";
     [JsonPropertyName("display_name")] public string? DisplayName { get; init; }
     /// <summary>True for a confidential client (gets a secret); only read on create.</summary>

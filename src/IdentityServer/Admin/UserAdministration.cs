@@ -34,20 +34,20 @@ public sealed class UserAdministration(UserManager<ApplicationUser> users, RoleM
         await LoadAsync(userNameOrId) is { } u ? await ViewAsync(u) : null;
 
     /// <summary>Creates a user (e-mail marked verified) with <paramref name="roleNames"/>, creating roles as needed.</summary>
-    public async Task<AdminResult<UserView>> CreateAsync(string userName, string? email, string password, IReadOnlyList<string> roleNames, AdminActor actor, CancellationToken ct = default)
+    public async Task<AdminResult<UserView>> CreateAsync(string userName, string? email, string password, IReadOnlyList<string?> roleNames, AdminActor actor, CancellationToken ct = default)
     {
+        var wantedRoles = CleanRoles(roleNames, out var roleError);
+        if (roleError is not null) return AdminResult<UserView>.Fail(AdminFailure.Invalid, roleError);
         var user = new ApplicationUser { UserName = userName, Email = email, EmailConfirmed = email is not null };
         var result = await users.CreateAsync(user, password);
         if (!result.Succeeded)
             return AdminResult<UserView>.Fail(result.Errors.Any(e => e.Code == nameof(IdentityErrorDescriber.DuplicateUserName)) ? AdminFailure.Conflict : AdminFailure.Invalid,
                 [.. result.Errors.Select(e => e.Description)]);
-        foreach (var role in roleNames.Distinct())
-        {
+        foreach (var role in wantedRoles)
             if (!await roles.RoleExistsAsync(role)) await roles.CreateAsync(new IdentityRole(role));
-            await users.AddToRoleAsync(user, role);
-        }
+        if (wantedRoles.Count > 0) await users.AddToRolesAsync(user, wantedRoles);
         var view = await ViewAsync(user);
-        await audit.RecordAsync(new AuditEntry(AuditEvents.UserCreated, actor.Type, actor.Id, "user", user.Id, After: Snapshot(view)), ct);
+        await audit.RecordAsync(new AuditEntry(AuditEvents.UserCreated, actor.Type, actor.Id, "user", user.Id, After: Snapshot(view)), CancellationToken.None);
         return view;
     }
 
@@ -55,6 +55,7 @@ public sealed class UserAdministration(UserManager<ApplicationUser> users, RoleM
     public Task<AdminResult<UserView>> LockAsync(string userNameOrId, AdminActor actor, CancellationToken ct = default) =>
         ChangeAsync(userNameOrId, AuditEvents.UserLocked, actor, null, async u =>
         {
+            if (await GuardAdminAsync(u, actor) is { } refused) return IdentityResult.Failed(new IdentityError { Code = RefusedCode, Description = refused });
             await users.SetLockoutEnabledAsync(u, true);
             return await users.SetLockoutEndDateAsync(u, DateTimeOffset.MaxValue);
         }, ct);
@@ -94,11 +95,13 @@ public sealed class UserAdministration(UserManager<ApplicationUser> users, RoleM
         }, ct);
 
     /// <summary>Makes the user's roles exactly <paramref name="roleNames"/>, creating roles as needed.</summary>
-    public Task<AdminResult<UserView>> SetRolesAsync(string userNameOrId, IReadOnlyList<string> roleNames, AdminActor actor, CancellationToken ct = default) =>
+    public Task<AdminResult<UserView>> SetRolesAsync(string userNameOrId, IReadOnlyList<string?> roleNames, AdminActor actor, CancellationToken ct = default) =>
         ChangeAsync(userNameOrId, AuditEvents.UserRolesChanged, actor, null, async u =>
         {
-            var wanted = roleNames.Select(r => r.Trim()).Where(r => r.Length > 0).Distinct().ToList();
-            if (wanted.Any(r => r.Length > 256)) return IdentityResult.Failed(new IdentityError { Code = "RoleName", Description = "A role name can have at most 256 characters." });
+            var wanted = CleanRoles(roleNames, out var roleError);
+            if (roleError is not null) return IdentityResult.Failed(new IdentityError { Code = "RoleName", Description = roleError });
+            if (!wanted.Contains(AdminApiAuthorization.AdminRole) && await GuardAdminAsync(u, actor) is { } refused)
+                return IdentityResult.Failed(new IdentityError { Code = RefusedCode, Description = refused });
             var current = await users.GetRolesAsync(u);
             foreach (var role in wanted.Where(r => !current.Contains(r)))
                 if (!await roles.RoleExistsAsync(role)) await roles.CreateAsync(new IdentityRole(role));
@@ -110,10 +113,11 @@ public sealed class UserAdministration(UserManager<ApplicationUser> users, RoleM
     public async Task<AdminResult<UserView>> DeleteAsync(string userNameOrId, AdminActor actor, CancellationToken ct = default)
     {
         if (await LoadAsync(userNameOrId) is not { } user) return AdminResult<UserView>.Fail(AdminFailure.NotFound, $"No user '{userNameOrId}'.");
+        if (await GuardAdminAsync(user, actor) is { } refused) return AdminResult<UserView>.Fail(AdminFailure.Refused, refused);
         var view = await ViewAsync(user);
         var result = await users.DeleteAsync(user);
         if (!result.Succeeded) return AdminResult<UserView>.Fail(AdminFailure.Invalid, [.. result.Errors.Select(e => e.Description)]);
-        await audit.RecordAsync(new AuditEntry(AuditEvents.UserDeleted, actor.Type, actor.Id, "user", user.Id, Before: Snapshot(view)), ct);
+        await audit.RecordAsync(new AuditEntry(AuditEvents.UserDeleted, actor.Type, actor.Id, "user", user.Id, Before: Snapshot(view)), CancellationToken.None);
         return view;
     }
 
@@ -123,14 +127,41 @@ public sealed class UserAdministration(UserManager<ApplicationUser> users, RoleM
         if (await LoadAsync(userNameOrId) is not { } user) return AdminResult<UserView>.Fail(AdminFailure.NotFound, $"No user '{userNameOrId}'.");
         var before = Snapshot(await ViewAsync(user));
         var result = await change(user);
-        if (!result.Succeeded) return AdminResult<UserView>.Fail(AdminFailure.Invalid, [.. result.Errors.Select(e => e.Description)]);
+        if (!result.Succeeded)
+            return AdminResult<UserView>.Fail(result.Errors.Any(e => e.Code == RefusedCode) ? AdminFailure.Refused : AdminFailure.Invalid,
+                [.. result.Errors.Select(e => e.Description)]);
         var view = await ViewAsync(user);
-        await audit.RecordAsync(new AuditEntry(auditEvent, actor.Type, actor.Id, "user", user.Id, reason, before, Snapshot(view)), ct);
+        await audit.RecordAsync(new AuditEntry(auditEvent, actor.Type, actor.Id, "user", user.Id, reason, before, Snapshot(view)), CancellationToken.None);
         return view;
     }
 
+    /// <summary>By id first (ids are what the UI and API link to), then by user name.</summary>
     private async Task<ApplicationUser?> LoadAsync(string userNameOrId) =>
-        await users.FindByNameAsync(userNameOrId) ?? await users.FindByIdAsync(userNameOrId);
+        await users.FindByIdAsync(userNameOrId) ?? await users.FindByNameAsync(userNameOrId);
+
+    /// <summary>
+    /// Null when <paramref name="user"/> may lose admin power through this change; else why not: admins cannot lock, delete or
+    /// demote themselves, and the last active admin cannot be locked, deleted or demoted (the server would be unmanageable).
+    /// </summary>
+    private async Task<string?> GuardAdminAsync(ApplicationUser user, AdminActor actor)
+    {
+        if (!await users.IsInRoleAsync(user, AdminApiAuthorization.AdminRole)) return null;
+        if (actor.Type == "user" && actor.Id == user.Id) return "Admins cannot lock, delete or demote themselves; ask another admin.";
+        var admins = await users.GetUsersInRoleAsync(AdminApiAuthorization.AdminRole);
+        var others = 0;
+        foreach (var a in admins.Where(a => a.Id != user.Id)) if (!await users.IsLockedOutAsync(a)) others++;
+        return others == 0 ? "This is the last active admin; make another user admin first." : null;
+    }
+
+    private const string RefusedCode = "AdminGuard";
+
+    /// <summary>Trimmed, distinct, non-empty role names; <paramref name="error"/> set for a name over 256 characters.</summary>
+    private static List<string> CleanRoles(IReadOnlyList<string?> names, out string? error)
+    {
+        var list = names.Where(n => !string.IsNullOrWhiteSpace(n)).Select(n => n!.Trim()).Distinct(StringComparer.Ordinal).ToList();
+        error = list.Any(r => r.Length > 256) ? "A role name can have at most 256 characters." : null;
+        return list;
+    }
 
     private async Task<UserView> ViewAsync(ApplicationUser u) => new()
     {

@@ -242,7 +242,7 @@ public static class CliApp
         var rotate = new Command("rotate-secret", "Add a new secret (printed once); the previous ones expire after the overlap.") { clientId, overlap, json };
         rotate.SetAction((p, ct) => WithScopeAsync(async sp =>
         {
-            var result = await sp.GetRequiredService<ClientAdministration>().RotateSecretAsync(p.GetValue(clientId)!, TimeSpan.FromDays(p.GetValue(overlap)), AdminActor.CommandLine, ct);
+            var result = await sp.GetRequiredService<ClientAdministration>().RotateSecretAsync(p.GetValue(clientId)!, p.GetValue(overlap), AdminActor.CommandLine, ct);
             if (!result.Succeeded) return Fail(result, e);
             var r = result.Value!;
             if (p.GetValue(json)) o.WriteLine(JsonSerializer.Serialize(new { client_id = r.Client.ClientId, client_secret = r.Secret, previous_secrets_expire_at = r.PreviousExpireAt }, Json));

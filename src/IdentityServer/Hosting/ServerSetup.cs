@@ -82,7 +82,11 @@ public static class ServerSetup
         services.AddScoped<IdentityServer.Admin.UserAdministration>();
         services.AddScoped<IdentityServer.Admin.AuditQuery>();
         services.AddScoped<IdentityServer.Admin.AdminApiAuthorization>();
-        services.AddOpenApi(o => o.ShouldInclude = d => d.RelativePath?.StartsWith("admin/api", StringComparison.Ordinal) == true);
+        services.AddOpenApi(o =>
+        {
+            o.ShouldInclude = d => d.RelativePath?.StartsWith("admin/api", StringComparison.Ordinal) == true;
+            o.AddDocumentTransformer<IdentityServer.Admin.AdminOpenApi>();
+        });
         services.AddSingleton<IdentityServer.Protocol.Audit.IAuditLog, IdentityServer.Audit.AuditLog>();
         services.AddScoped<IDeviceCodeStore, EfDeviceCodeStore>();
         services.AddScoped<DeviceAuthorizationEndpoint>();
@@ -123,6 +127,12 @@ public static class ServerSetup
         services.AddAuthorizationBuilder().AddPolicy(IdentityServer.Admin.AdminApiAuthorization.AdminRole,
             p => p.RequireAuthenticatedUser().RequireRole(IdentityServer.Admin.AdminApiAuthorization.AdminRole));
         services.AddRazorPages(o => o.Conventions.AuthorizeFolder("/Admin", IdentityServer.Admin.AdminApiAuthorization.AdminRole));
+        services.AddOptions<Microsoft.AspNetCore.Mvc.CookieTempDataProviderOptions>().Configure<IdentityServerOptions>((o, ids) =>
+        {
+            o.Cookie.Name = (CookieSetup.IsSecure(ids) ? "__Host-" : "") + "idsrv.tempdata";
+            o.Cookie.Path = "/";
+            o.Cookie.SecurePolicy = CookieSetup.IsSecure(ids) ? Microsoft.AspNetCore.Http.CookieSecurePolicy.Always : Microsoft.AspNetCore.Http.CookieSecurePolicy.SameAsRequest;
+        });
     }
 
     /// <summary>Token, userinfo, discovery and JWKS: endpoints whose callers are programs.</summary>
@@ -134,6 +144,8 @@ public static class ServerSetup
     {
         OAuthHttp.NoStore(c.Response);
         c.Response.StatusCode = StatusCodes.Status500InternalServerError;
+        if (c.Request.Path.StartsWithSegments(IdentityServer.Admin.AdminApi.Prefix))
+            return IdentityServer.Admin.AdminProblems.WriteBareAsync(c.Response, "The server could not complete the request; the details are in its log.");
         var error = Protocol.Errors.OAuthError.ServerError();
         return c.Response.WriteAsJsonAsync(new Dictionary<string, string> { ["error"] = error.Error, ["error_description"] = error.SafeDescription! });
     }
@@ -149,6 +161,9 @@ public static class ServerSetup
         app.UseWhen(c => !IsMachineEndpoint(c), b => b.UseExceptionHandler("/error"));
         app.UseWhen(c => !IsMachineEndpoint(c) && !c.Request.Path.StartsWithSegments(EndpointPaths.Authorize),
             b => b.UseStatusCodePagesWithReExecute("/error", "?status={0}"));
+        // The admin API answers every error with a problem document, also those the framework produces (415, 405, 404).
+        app.UseWhen(c => c.Request.Path.StartsWithSegments(IdentityServer.Admin.AdminApi.Prefix),
+            b => b.UseStatusCodePages(context => IdentityServer.Admin.AdminProblems.WriteBareAsync(context.HttpContext.Response, null)));
         app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseStaticFiles();
         app.UseRouting();

@@ -194,6 +194,97 @@ public sealed class AdminApiTests(IdentityServerFactory factory) : IClassFixture
         await AssertProblemAsync(await SendAsync("GET", "/admin/api/users/api-user", null, admin), HttpStatusCode.NotFound);
     }
 
+    private async Task<string> UserIdAsync(string name) => await new AccountDriver(factory).WithUserAsync(name, (_, u) => Task.FromResult(u.Id));
+
+    [Fact]
+    public async Task LastAdmin_AndSelf_CannotBeLockedDemotedOrDeleted_409()
+    {
+        var rootId = await UserIdAsync(AdminUserName);
+        var root = await UserTokenAsync(AdminUserName, AdminPassword, "openid idp.admin");
+        await AssertProblemAsync(await SendAsync("POST", $"/admin/api/users/{rootId}/lock", null, root), HttpStatusCode.Conflict);
+        await AssertProblemAsync(await SendAsync("PUT", $"/admin/api/users/{rootId}/roles", """{"roles":["support"]}""", root), HttpStatusCode.Conflict);
+        var bot = await ClientTokenAsync(AdminClient, AdminSecret, "idp.admin");
+        var lastAdmin = await SendAsync("DELETE", $"/admin/api/users/{rootId}", null, bot);
+        await AssertProblemAsync(lastAdmin, HttpStatusCode.Conflict);
+        Assert.Contains("last active admin", await lastAdmin.Content.ReadAsStringAsync());
+        Assert.Contains("admin", (await Json.OkAsync(await SendAsync("GET", $"/admin/api/users/{rootId}", null, bot))).GetProperty("roles").EnumerateArray().Select(r => r.GetString()));
+    }
+
+    [Fact]
+    public async Task UsersAreFoundByIdBeforeName()
+    {
+        var aliceId = await UserIdAsync(UserName);
+        var bot = await ClientTokenAsync(AdminClient, AdminSecret, "idp.admin");
+        Assert.Equal(HttpStatusCode.Created, (await SendAsync("POST", "/admin/api/users", $$"""{"user_name":"{{aliceId}}","password":"impostor-password-1"}""", bot)).StatusCode);
+        Assert.Equal(UserName, (await Json.OkAsync(await SendAsync("GET", $"/admin/api/users/{aliceId}", null, bot))).Str("user_name"));
+    }
+
+    [Fact]
+    public async Task ClientLosingIdpAdmin_OrDeleted_LosesTheApi_AndRefreshDropsTheScope()
+    {
+        var bot = await ClientTokenAsync(AdminClient, AdminSecret, "idp.admin");
+        var created = JsonDocument.Parse(await (await SendAsync("POST", "/admin/api/clients", """
+            {"client_id":"ops-ui","confidential":true,"grant_types":["authorization_code","refresh_token","client_credentials"],
+             "redirect_uris":["https://app.example/callback"],"scopes":["openid","offline_access","idp.admin"]}
+            """, bot)).Content.ReadAsStringAsync()).RootElement;
+        var secret = created.GetProperty("client_secret").GetString()!;
+
+        // An admin signs in through that client and gets a refresh token with idp.admin.
+        var d = new OidcDriver(factory.CreateBrowser());
+        await d.SubmitLoginAsync(AdminUserName, AdminPassword);
+        var verifier = OidcDriver.NewVerifier();
+        var code = await d.GetCodeAsync(verifier, OidcDriver.AuthorizeParameters(verifier, "ops-ui", WebRedirect, "openid offline_access idp.admin"));
+        var tokens = await Json.OkAsync(await d.RedeemCodeAsync(code, verifier, "ops-ui", secret));
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync("GET", "/admin/api/keys", null, tokens.Str("access_token"))).StatusCode);
+
+        // idp.admin is taken from the client: its tokens stop working, and refreshing no longer brings the scope back.
+        await Json.OkAsync(await SendAsync("PUT", "/admin/api/clients/ops-ui", """
+            {"grant_types":["authorization_code","refresh_token","client_credentials"],"redirect_uris":["https://app.example/callback"],"scopes":["openid","offline_access"]}
+            """, bot));
+        await AssertProblemAsync(await SendAsync("GET", "/admin/api/keys", null, tokens.Str("access_token")), HttpStatusCode.Forbidden);
+        var refreshed = await Json.OkAsync(await d.RefreshAsync(tokens.Str("refresh_token"), "ops-ui", secret));
+        Assert.Equal("openid offline_access", refreshed.Str("scope"));
+
+        // A client-credentials token of a client that is then deleted is refused too.
+        await Json.OkAsync(await SendAsync("PUT", "/admin/api/clients/ops-ui", """{"grant_types":["client_credentials"],"scopes":["idp.admin"]}""", bot));
+        var own = await ClientTokenAsync("ops-ui", secret, "idp.admin");
+        Assert.Equal(HttpStatusCode.OK, (await SendAsync("GET", "/admin/api/keys", null, own)).StatusCode);
+        Assert.Equal(HttpStatusCode.NoContent, (await SendAsync("DELETE", "/admin/api/clients/ops-ui", null, bot)).StatusCode);
+        await AssertProblemAsync(await SendAsync("GET", "/admin/api/keys", null, own), HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
+    public async Task ClientCredentialsWithoutScope_DoesNotIncludeIdpAdmin()
+    {
+        // The automation client has only idp.admin: asked for nothing by name, it gets nothing.
+        await Json.ErrorAsync(await new OidcDriver(Http).TokenAsync(new() { ["grant_type"] = "client_credentials" }, AdminClient, AdminSecret), HttpStatusCode.BadRequest, "invalid_scope");
+    }
+
+    [Theory]
+    [InlineData("POST", "/admin/api/clients", """{"client_id":"nulls","grant_types":null,"redirect_uris":null,"scopes":[null]}""")]
+    [InlineData("POST", "/admin/api/clients/admin-automation/secrets", """{"overlap_days":99999999}""")]
+    [InlineData("GET", "/admin/api/audit?from=garbage", null)]
+    [InlineData("GET", "/admin/api/audit?limit=99999999999", null)]
+    [InlineData("PUT", "/admin/api/users/alice/roles", """{"roles":"admin"}""")]
+    public async Task MalformedInput_400Problem_Never500(string method, string path, string? body)
+    {
+        var bot = await ClientTokenAsync(AdminClient, AdminSecret, "idp.admin");
+        var r = await SendAsync(method, path, body, bot);
+        Assert.True(r.StatusCode is HttpStatusCode.BadRequest or HttpStatusCode.Conflict, $"{(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
+        Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType);
+    }
+
+    [Fact]
+    public async Task WrongContentType_ProblemDocument()
+    {
+        var bot = await ClientTokenAsync(AdminClient, AdminSecret, "idp.admin");
+        var request = new HttpRequestMessage(HttpMethod.Post, "/admin/api/clients") { Content = new StringContent("client_id=x", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bot);
+        var r = await Http.SendAsync(request);
+        Assert.True((int)r.StatusCode is 400 or 415, ((int)r.StatusCode).ToString());
+        Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType);
+    }
+
     [Fact]
     public async Task OpenApiDocument_DescribesTheRoutes()
     {
@@ -204,5 +295,7 @@ public sealed class AdminApiTests(IdentityServerFactory factory) : IClassFixture
         Assert.Contains("/admin/api/users/{user}/lock", paths);
         Assert.Contains("/admin/api/audit", paths);
         Assert.DoesNotContain(paths, p => p.StartsWith("/connect", StringComparison.Ordinal));
+        Assert.Equal("bearer", doc.GetProperty("components").GetProperty("securitySchemes").GetProperty("bearer").Str("scheme"));
+        Assert.Contains(doc.GetProperty("security").EnumerateArray(), r => r.TryGetProperty("bearer", out _));
     }
 }

@@ -58,6 +58,10 @@ public sealed class AdminUiTests(IdentityServerFactory factory) : IClassFixture<
         await Json.OkAsync(await Token(secret));
         Assert.DoesNotContain(secret, await (await browser.GetAsync("/admin/clients/edit/ui-made")).Content.ReadAsStringAsync());
 
+        // The page that shows the new client posts its further forms to that client (the action attributes).
+        var actions = (await PageAsync(created)).QuerySelectorAll("form[method=post]").Select(f => f.GetAttribute("action")).ToList();
+        Assert.Contains("/admin/clients/edit/ui-made?handler=Rotate", actions);
+        Assert.Contains("/admin/clients/edit/ui-made?handler=Delete", actions);
         var rotated = await AccountDriver.SubmitAsync(browser, "/admin/clients/edit/ui-made", new() { ["OverlapDays"] = "0" }, "/admin/clients/edit/ui-made?handler=Rotate");
         var newSecret = (await PageAsync(rotated)).QuerySelector("#client-secret")!.TextContent;
         await Json.OkAsync(await Token(newSecret));
@@ -132,6 +136,22 @@ public sealed class AdminUiTests(IdentityServerFactory factory) : IClassFixture<
     }
 
     [Fact]
+    public async Task DemotedAdmin_LosesTheAdminUi_AtTheNextRequest()
+    {
+        var a = new AccountDriver(factory);
+        var name = await a.CreateUserAsync("second-admin");
+        await a.WithUserAsync(name, (u, user) => u.AddToRoleAsync(user, "admin"));
+        var browser = factory.CreateBrowser();
+        await new OidcDriver(browser).SubmitLoginAsync(name, AccountDriver.Password);
+        Assert.Equal(HttpStatusCode.OK, (await browser.GetAsync("/admin/users")).StatusCode);
+
+        await a.WithUserAsync(name, (u, user) => u.RemoveFromRoleAsync(user, "admin"));
+        var r = await browser.GetAsync("/admin/users");
+        Assert.Equal(HttpStatusCode.Redirect, r.StatusCode);
+        Assert.Equal("/account/access-denied", r.Headers.Location!.OriginalString);
+    }
+
+    [Fact]
     public async Task KeysPage_ListsTheActiveKey()
     {
         var page = await PageAsync(await (await AdminBrowserAsync()).GetAsync("/admin/keys"));
@@ -158,11 +178,31 @@ public sealed class AdminMfaTests(AdminMfaFactory factory) : IClassFixture<Admin
         Assert.Equal("/admin/mfa-required", r.Headers.Location!.OriginalString);
         Assert.Equal(HttpStatusCode.Forbidden, (await browser.GetAsync("/admin/mfa-required")).StatusCode);
 
+        // The API asks the same of an admin's own token.
+        var passwordToken = await ApiTokenAsync(browser);
+        Assert.Equal(HttpStatusCode.Forbidden, (await ApiAsync(passwordToken)).StatusCode);
+
         // Enrol TOTP (the admin has no factor yet), sign in with it, and the admin UI opens.
         var (key, _) = await a.EnableTotpAsync(browser);
         var mfa = factory.CreateBrowser();
         await new OidcDriver(mfa).SubmitLoginAsync(AdminUserName, AdminPassword);
         Assert.Equal(HttpStatusCode.Redirect, (await AccountDriver.SecondStepAsync(mfa, a.CodeNow(key))).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await mfa.GetAsync("/admin/users")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await ApiAsync(await ApiTokenAsync(mfa))).StatusCode);
+    }
+
+    private static async Task<string> ApiTokenAsync(HttpClient browser)
+    {
+        var d = new OidcDriver(browser);
+        var verifier = OidcDriver.NewVerifier();
+        var code = await d.GetCodeAsync(verifier, OidcDriver.AuthorizeParameters(verifier, scope: "openid idp.admin"));
+        return (await Json.OkAsync(await d.RedeemCodeAsync(code, verifier))).Str("access_token");
+    }
+
+    private Task<HttpResponseMessage> ApiAsync(string token)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, "/admin/api/keys");
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return factory.CreateClient(new() { BaseAddress = new Uri(Issuer) }).SendAsync(request);
     }
 }

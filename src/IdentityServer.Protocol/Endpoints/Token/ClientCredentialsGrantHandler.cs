@@ -9,7 +9,7 @@ namespace IdentityServer.Protocol.Endpoints.Token;
 /// <c>grant_type=client_credentials</c> (RFC 6749 §4.4). Rules, in order:
 /// <list type="number">
 /// <item>confidential clients only (RFC 6749 §4.4: <c>unauthorized_client</c>)</item>
-/// <item>requested scopes are API scopes allowed for the client; identity scopes are refused (<c>invalid_scope</c>); no <c>scope</c> means every API scope the client has</item>
+/// <item>requested scopes are API scopes allowed for the client; identity scopes are refused (<c>invalid_scope</c>); no <c>scope</c> means every API scope the client has but <c>idp.admin</c>, which must be requested by name</item>
 /// </list>
 /// Issues an access token only: no refresh token (RFC 6749 §4.4.3), no ID token.
 /// </summary>
@@ -39,7 +39,8 @@ public sealed class ClientCredentialsGrantHandler(ScopeCatalog catalog, TokenIss
         }
         else
         {
-            scopes = client.Scopes.Where(catalog.ApiScopeNames.Contains).ToArray();
+            // idp.admin only when asked for by name: administering is never a side effect of an omitted scope.
+            scopes = client.Scopes.Where(s => catalog.ApiScopeNames.Contains(s) && s != Scopes.Admin).ToArray();
             if (scopes.Count == 0) return OAuthError.InvalidScope("The client has no API scope.");
         }
         return await issuer.IssueForClientAsync(client, scopes, time.GetUtcNow(), ct);

@@ -16,7 +16,8 @@ namespace IdentityServer.Protocol.Endpoints.Token;
 /// <item>issued to this client (<c>invalid_grant</c>)</item>
 /// <item>not rotated before: reuse of a rotated token revokes the whole grant family (<c>invalid_grant</c>)</item>
 /// <item>not expired (sliding and absolute) and its grant active (<c>invalid_grant</c>)</item>
-/// <item>an optional <c>scope</c> is a subset of the granted scopes that still names a resource (<c>openid</c> or an API scope), so the
+/// <item>the granted scopes the client still holds (an admin may have removed some) name a resource (<c>invalid_grant</c>)</item>
+/// <item>an optional <c>scope</c> is a subset of those scopes that still names a resource (<c>openid</c> or an API scope), so the
 /// access token has an audience (<c>invalid_scope</c>, RFC 6749 §6, RFC 9068 §2.2)</item>
 /// <item>the end-user still exists and is not locked out (<c>invalid_grant</c>)</item>
 /// <item>atomic rotation in the database; the loser of a race is treated as reuse</item>
@@ -47,11 +48,14 @@ public sealed class RefreshTokenGrantHandler(
         if (grant is null || grant.RevokedAt is not null || grant.ExpiresAt <= now)
             return OAuthError.InvalidGrant("The refresh token has been revoked or has expired.");
 
-        IReadOnlyList<string> scopes = grant.Scopes;
+        // Scopes the client has lost since the grant (an admin removed them) are not issued again.
+        IReadOnlyList<string> scopes = grant.Scopes.Where(s => client.Scopes.Contains(s, StringComparer.Ordinal)).ToArray();
+        if (!scopes.Any(s => s == Scopes.OpenId || catalog.ApiScopeNames.Contains(s)))
+            return OAuthError.InvalidGrant("The client may no longer use the scopes of this grant.");
         if (p["scope"] is { } requested)
         {
             var narrower = Scopes.Parse(requested);
-            if (narrower.Count == 0 || narrower.Any(s => !grant.Scopes.Contains(s)))
+            if (narrower.Count == 0 || narrower.Any(s => !scopes.Contains(s)))
                 return OAuthError.InvalidScope("The requested scope exceeds the scope originally granted.");
             if (!narrower.Any(s => s == Scopes.OpenId || catalog.ApiScopeNames.Contains(s)))
                 return OAuthError.InvalidScope("The requested scope names no resource: include openid or an API scope.");

@@ -1,5 +1,7 @@
 using System.Security.Claims;
 using IdentityServer.Account;
+using IdentityServer.Data.Entities;
+using Microsoft.AspNetCore.Identity;
 using IdentityServer.Admin;
 using IdentityServer.Protocol.Endpoints.Authorize;
 using IdentityServer.Protocol.Options;
@@ -35,6 +37,17 @@ public abstract class AdminPageModel : PageModel
     /// <inheritdoc />
     public override async Task OnPageHandlerExecutionAsync(PageHandlerExecutingContext context, PageHandlerExecutionDelegate next)
     {
+        // The role claim in the cookie is only re-read at the security-stamp check (every 30 minutes): look the admin up now,
+        // so a demoted, locked or deleted admin loses the admin UI with their next request.
+        var users = HttpContext.RequestServices.GetRequiredService<UserManager<ApplicationUser>>();
+        var me = await users.GetUserAsync(User);
+        if (me is null || await users.IsLockedOutAsync(me) || !await users.IsInRoleAsync(me, AdminApiAuthorization.AdminRole))
+        {
+            HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("IdentityServer.Admin")
+                .LogWarning("Admin UI: {UserId} is no longer an active admin (403)", User.FindFirstValue(ClaimTypes.NameIdentifier));
+            context.Result = new RedirectResult("/account/access-denied");
+            return;
+        }
         if (!SkipsMfaCheck && MfaRequired(HttpContext) && SessionClaims.FromPrincipal(User)?.Amr.Contains(AuthorizeInteraction.Mfa) != true)
         {
             HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("IdentityServer.Admin")

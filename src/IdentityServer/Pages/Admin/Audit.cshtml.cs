@@ -17,6 +17,7 @@ public sealed class AuditModel(AuditQuery audit) : AdminPageModel
     public async Task OnGetAsync()
     {
         DateTimeOffset? Utc(DateTime? d) => d is { } v ? new DateTimeOffset(DateTime.SpecifyKind(v, DateTimeKind.Utc)) : null;
-        Records = await audit.FindAsync(ActorId, Subject, Event, Utc(From), Utc(To), ct: HttpContext.RequestAborted);
+        // Dates from the form are whole days: "To" includes its day.
+        Records = await audit.FindAsync(ActorId, Subject, Event, Utc(From), Utc(To?.Date.AddDays(1)), ct: HttpContext.RequestAborted);
     }
 }

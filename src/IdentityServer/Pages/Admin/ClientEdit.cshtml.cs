@@ -28,6 +28,9 @@ public sealed class ClientEditModel(ClientAdministration clients, ScopeCatalog c
 
     public ClientView? Existing { get; private set; }
     public string? OneTimeSecret { get; private set; }
+
+    /// <summary>A confirmation for this response only (pages that show a secret are rendered, not redirected to).</summary>
+    public string? Notice { get; private set; }
     public bool IsNew => string.IsNullOrEmpty(ClientId);
     public bool ReadOnly => Existing?.Source == Data.Entities.ClientSources.Configuration;
     public IEnumerable<string> KnownGrantTypes => Protocol.Grants.GrantTypes.Supported.Order();
@@ -59,7 +62,7 @@ public sealed class ClientEditModel(ClientAdministration clients, ScopeCatalog c
             ClientId = created.Value!.Client.ClientId;
             Fill(created.Value.Client);
             OneTimeSecret = created.Value.Secret;
-            StatusMessage = $"Client {ClientId} created.";
+            Notice = $"Client {ClientId} created.";
             return Page();
         }
         var updated = await clients.UpdateAsync(ClientId!, definition, Actor, HttpContext.RequestAborted);
@@ -71,11 +74,17 @@ public sealed class ClientEditModel(ClientAdministration clients, ScopeCatalog c
     /// <summary>Adds a new secret (shown once) and lets the others expire after <see cref="OverlapDays"/>.</summary>
     public async Task<IActionResult> OnPostRotateAsync()
     {
-        var rotated = await clients.RotateSecretAsync(ClientId ?? "", TimeSpan.FromDays(OverlapDays), Actor, HttpContext.RequestAborted);
+        if (!ModelState.IsValid)
+        {
+            ModelState.AddModelError("", "The overlap must be a whole number of days between 0 and 90.");
+            if (await clients.FindAsync(ClientId ?? "") is { } existing) Fill(existing);
+            return Page();
+        }
+        var rotated = await clients.RotateSecretAsync(ClientId ?? "", OverlapDays, Actor, HttpContext.RequestAborted);
         if (!rotated.Succeeded) { AddErrors(rotated); if (await clients.FindAsync(ClientId ?? "") is { } c) Fill(c); return Page(); }
         Fill(rotated.Value!.Client);
         OneTimeSecret = rotated.Value.Secret;
-        StatusMessage = $"New secret created; the previous ones work until {rotated.Value.PreviousExpireAt:u}.";
+        Notice = $"New secret created; the previous ones work until {rotated.Value.PreviousExpireAt:u}.";
         return Page();
     }
 
