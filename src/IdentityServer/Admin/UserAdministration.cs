@@ -12,7 +12,8 @@ namespace IdentityServer.Admin;
 /// list and search, lock (indefinitely) and unlock, reset the password, delete. Identity's rules apply (password policy,
 /// unique user names); every change is audited with before/after snapshots that hold no secret.
 /// </summary>
-public sealed class UserAdministration(UserManager<ApplicationUser> users, RoleManager<IdentityRole> roles, IAuditLog audit, TimeProvider time)
+public sealed class UserAdministration(UserManager<ApplicationUser> users, RoleManager<IdentityRole> roles, Data.IdentityServerDbContext db,
+    IAuditLog audit, TimeProvider time)
 {
     /// <summary>Users whose user name or e-mail contains <paramref name="search"/> (case-insensitive), by user name; at most <paramref name="limit"/>.</summary>
     public async Task<IReadOnlyList<UserView>> ListAsync(string? search = null, int limit = 500, CancellationToken ct = default)
@@ -91,6 +92,7 @@ public sealed class UserAdministration(UserManager<ApplicationUser> users, RoleM
                 var r = await users.RemovePasskeyAsync(u, p.CredentialId);
                 if (!r.Succeeded) return r;
             }
+            await db.PasskeyUsage.Where(x => x.UserId == u.Id).ExecuteDeleteAsync(ct);
             return await users.UpdateSecurityStampAsync(u);
         }, ct);
 
