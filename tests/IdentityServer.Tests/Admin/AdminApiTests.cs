@@ -286,6 +286,38 @@ public sealed class AdminApiTests(IdentityServerFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task ResetTwoFactor_AndRemovePasskeys_ForALockedOutPerson()
+    {
+        var a = new AccountDriver(factory);
+        var bot = await ClientTokenAsync(AdminClient, AdminSecret, "idp.admin");
+
+        // A user who lost their authenticator app: after the reset the password alone signs in.
+        var totpUser = await a.CreateUserAsync("lost-phone");
+        await a.EnableTotpAsync(await a.PasswordStepAsync(totpUser, expectSecondStep: false));
+        await a.PasswordStepAsync(totpUser, expectSecondStep: true);
+        var reset = await Json.OkAsync(await SendAsync("POST", $"/admin/api/users/{totpUser}/two-factor/reset", null, bot));
+        Assert.False(reset.GetProperty("two_factor_enabled").GetBoolean());
+        await a.PasswordStepAsync(totpUser, expectSecondStep: false);
+
+        // A user whose device was stolen: the passkey no longer signs in.
+        var passkeyUser = await a.CreateUserAsync("stolen-key");
+        var authenticator = new SoftwareAuthenticator("localhost");
+        var browser = new CookieJarBrowser(factory);
+        await browser.PostAsync("/account/login", new() { ["Input.UserName"] = passkeyUser, ["Input.Password"] = AccountDriver.Password }, await browser.TokenAsync("/account/login"));
+        var token = await browser.TokenAsync("/account/passkeys");
+        var options = await (await browser.PostAsync("/account/passkeys?handler=CreationOptions", new(), token)).Content.ReadAsStringAsync();
+        await browser.PostAsync("/account/passkeys?handler=Add", new() { ["Name"] = "k", ["credential"] = authenticator.Register(options, Issuer) }, token);
+        Assert.Equal(1, (await Json.OkAsync(await SendAsync("GET", $"/admin/api/users/{passkeyUser}", null, bot))).GetProperty("passkeys").GetInt32());
+
+        Assert.Equal(0, (await Json.OkAsync(await SendAsync("DELETE", $"/admin/api/users/{passkeyUser}/passkeys", null, bot))).GetProperty("passkeys").GetInt32());
+        var signIn = new CookieJarBrowser(factory);
+        var loginToken = await signIn.TokenAsync("/account/login");
+        var request = await (await signIn.PostAsync("/account/login?handler=PasskeyOptions", new(), loginToken)).Content.ReadAsStringAsync();
+        var r = await signIn.PostAsync("/account/login?handler=Passkey", new() { ["credential"] = authenticator.Assert(request, Issuer) }, loginToken);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode); // the login page again, with the error
+    }
+
+    [Fact]
     public async Task OpenApiDocument_DescribesTheRoutes()
     {
         var doc = await Json.OkAsync(await Http.GetAsync("/admin/api/openapi/v1.json"));
