@@ -159,6 +159,29 @@ describe('openid-client against a real IdentityServer', () => {
     assert.equal(postError.error, 'invalid_client');
   });
 
+  it('introspection and revocation (RFC 7662, RFC 7009) through openid-client', async () => {
+    const { service, api } = settings;
+    const config = await discover(issuer, service.clientId, service.clientSecret, client.ClientSecretBasic(service.clientSecret));
+    const metadata = config.serverMetadata();
+    assert.equal(metadata.introspection_endpoint, `${issuer}/connect/introspect`);
+    assert.equal(metadata.revocation_endpoint, `${issuer}/connect/revocation`);
+
+    const { access_token: accessToken } = await client.clientCredentialsGrant(config, { scope: api.scope });
+    const active = await client.tokenIntrospection(config, accessToken);
+    assert.equal(active.active, true);
+    assert.equal(active.client_id, service.clientId);
+    assert.equal(active.scope, api.scope);
+    assert.equal(active.token_type, 'Bearer');
+
+    await client.tokenRevocation(config, accessToken, { token_type_hint: 'access_token' });
+    const revoked = await client.tokenIntrospection(config, accessToken);
+    assert.deepEqual(revoked, { active: false });
+
+    // An unknown token is simply not active, and revoking it is not an error (RFC 7009 §2.2).
+    assert.deepEqual(await client.tokenIntrospection(config, 'no-such-token'), { active: false });
+    await client.tokenRevocation(config, 'no-such-token');
+  });
+
   describe('authorization code + PKCE through Chromium', () => {
     let config;
     let callbackUrl;

@@ -93,6 +93,10 @@ public sealed class EfGrantStore(IdentityServerDbContext db) : IGrantStore
     }
 
     /// <inheritdoc />
+    public async Task RevokeAccessTokenAsync(string jti, DateTimeOffset now, CancellationToken ct = default) =>
+        await db.AccessTokens.Where(x => x.Jti == jti && x.RevokedAt == null).ExecuteUpdateAsync(s => s.SetProperty(x => x.RevokedAt, now), ct);
+
+    /// <inheritdoc />
     public async Task<bool> IsAccessTokenActiveAsync(string jti, CancellationToken ct = default)
     {
         // One round trip: the token's own flag, and its grant's (which also covers a token stored while its grant was being revoked).

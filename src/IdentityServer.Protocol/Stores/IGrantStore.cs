@@ -37,6 +37,9 @@ public interface IGrantStore
     /// <summary>Records an issued access token by its <c>jti</c>, so it can be revoked with its grant.</summary>
     Task StoreAccessTokenAsync(AccessTokenRecord token, CancellationToken cancellationToken = default);
 
+    /// <summary>Revokes the one access token <paramref name="jti"/> (RFC 7009 §2); its grant stays. Idempotent.</summary>
+    Task RevokeAccessTokenAsync(string jti, DateTimeOffset now, CancellationToken cancellationToken = default);
+
     /// <summary>True when the access token <paramref name="jti"/> was issued here and neither it nor its grant is revoked.</summary>
     Task<bool> IsAccessTokenActiveAsync(string jti, CancellationToken cancellationToken = default);
 }

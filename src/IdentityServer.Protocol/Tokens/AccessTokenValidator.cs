@@ -23,12 +23,14 @@ public sealed class AccessTokenValidator(IdentityServerOptions options, ISigning
 
     /// <summary>The validated token, or <c>invalid_token</c>.</summary>
     /// <param name="audience">The audience the caller serves; default: the issuer.</param>
-    public async Task<OAuthResult<JsonWebToken>> ValidateAsync(string accessToken, string? audience = null, CancellationToken ct = default)
+    /// <param name="anyAudience">True to accept every audience (introspection answers for any resource server).</param>
+    public async Task<OAuthResult<JsonWebToken>> ValidateAsync(string accessToken, string? audience = null, CancellationToken ct = default, bool anyAudience = false)
     {
         var parameters = new TokenValidationParameters
         {
             ValidIssuer = options.Issuer,
             ValidAudience = audience ?? options.Issuer,
+            ValidateAudience = !anyAudience,
             IssuerSigningKeys = await keys.GetPublishedKeysAsync(ct),
             ValidTypes = [TokenFactory.AccessTokenType],
             ValidateLifetime = false, // checked below against the injected clock

@@ -75,6 +75,8 @@ public static class ServerSetup
         services.AddScoped<TokenEndpoint>();
         services.AddScoped<UserInfoEndpoint>();
         services.AddScoped<AccessTokenValidator>();
+        services.AddScoped<IdentityServer.Protocol.Endpoints.Introspection.IntrospectionEndpoint>();
+        services.AddScoped<IdentityServer.Protocol.Endpoints.Revocation.RevocationEndpoint>();
         services.AddScoped<AuthorizationCodeIssuer>();
         services.AddSingleton<InteractionTickets>();
         services.AddHttpContextAccessor();

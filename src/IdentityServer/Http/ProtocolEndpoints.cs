@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using IdentityServer.Protocol.Endpoints.Device;
 using IdentityServer.Protocol.Endpoints.Discovery;
+using IdentityServer.Protocol.Endpoints.Introspection;
+using IdentityServer.Protocol.Endpoints.Revocation;
 using IdentityServer.Protocol.Endpoints.Token;
 using IdentityServer.Protocol.Endpoints.UserInfo;
 using IdentityServer.Protocol.Errors;
@@ -26,6 +28,9 @@ public static class ProtocolEndpoints
         app.MapPost(EndpointPaths.Token, Token).DisableAntiforgery();
         app.MapMethods(EndpointPaths.UserInfo, [HttpMethods.Get, HttpMethods.Post], UserInfo).DisableAntiforgery();
         app.MapPost(EndpointPaths.DeviceAuthorization, DeviceAuthorization).DisableAntiforgery();
+        app.MapPost(EndpointPaths.Introspection, (HttpContext http, IntrospectionEndpoint endpoint, ILoggerFactory loggers) =>
+            ClientFormEndpointAsync(http, loggers.CreateLogger("IdentityServer.Introspection"), endpoint.HandleAsync)).DisableAntiforgery();
+        app.MapPost(EndpointPaths.Revocation, Revocation).DisableAntiforgery();
     }
 
     /// <summary>JWKS (RFC 7517 §5): the public part of every published key.</summary>
@@ -43,6 +48,13 @@ public static class ProtocolEndpoints
     /// <summary>Device authorization adapter (RFC 8628 §3.1–§3.2): see <see cref="ClientFormEndpointAsync{T}"/>; no-store matters, the answer holds the device code.</summary>
     private static Task<IResult> DeviceAuthorization(HttpContext http, DeviceAuthorizationEndpoint endpoint, ILoggerFactory loggers) =>
         ClientFormEndpointAsync(http, loggers.CreateLogger("IdentityServer.DeviceAuthorization"), endpoint.HandleAsync);
+
+    /// <summary>Revocation adapter (RFC 7009 §2.2): 200 with an empty body when done (also for unknown tokens), else the error.</summary>
+    private static async Task<IResult> Revocation(HttpContext http, RevocationEndpoint endpoint, ILoggerFactory loggers)
+    {
+        var result = await ClientFormEndpointAsync(http, loggers.CreateLogger("IdentityServer.Revocation"), endpoint.HandleAsync);
+        return http.Response.StatusCode == StatusCodes.Status200OK && result is IValueHttpResult { Value: true } ? Results.Ok() : result;
+    }
 
     /// <summary>
     /// The shape shared by endpoints where a client POSTs a form and may authenticate with Basic (token, device authorization):

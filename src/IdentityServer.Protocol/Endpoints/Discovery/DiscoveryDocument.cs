@@ -12,6 +12,8 @@ public static class EndpointPaths
     public const string Token = "/connect/token";
     public const string UserInfo = "/connect/userinfo";
     public const string DeviceAuthorization = "/connect/deviceauthorization";
+    public const string Introspection = "/connect/introspect";
+    public const string Revocation = "/connect/revocation";
 
     /// <summary>The page where people enter a device flow's user code (RFC 8628 §3.2 <c>verification_uri</c>).</summary>
     public const string DeviceVerification = "/device";
@@ -31,6 +33,10 @@ public static class DiscoveryDocument
             ["token_endpoint"] = b + EndpointPaths.Token,
             ["userinfo_endpoint"] = b + EndpointPaths.UserInfo,
             ["device_authorization_endpoint"] = b + EndpointPaths.DeviceAuthorization,
+            ["introspection_endpoint"] = b + EndpointPaths.Introspection,
+            ["revocation_endpoint"] = b + EndpointPaths.Revocation,
+            ["introspection_endpoint_auth_methods_supported"] = new[] { "client_secret_basic", "client_secret_post" },
+            ["revocation_endpoint_auth_methods_supported"] = new[] { "client_secret_basic", "client_secret_post", "none" },
             ["jwks_uri"] = b + EndpointPaths.Jwks,
             ["scopes_supported"] = Scopes.Identity.Concat(scopes.ApiScopeNames).ToArray(),
             ["response_types_supported"] = new[] { "code" },

@@ -19,6 +19,10 @@ public sealed class DiscoveryTests(IdentityServerFactory factory) : IClassFixtur
         Assert.Equal(Issuer + "/connect/token", json.Str("token_endpoint"));
         Assert.Equal(Issuer + "/connect/userinfo", json.Str("userinfo_endpoint"));
         Assert.Equal(Issuer + "/connect/deviceauthorization", json.Str("device_authorization_endpoint"));
+        Assert.Equal(Issuer + "/connect/introspect", json.Str("introspection_endpoint"));
+        Assert.Equal(Issuer + "/connect/revocation", json.Str("revocation_endpoint"));
+        Assert.Equal(["client_secret_basic", "client_secret_post"], Arr("introspection_endpoint_auth_methods_supported"));
+        Assert.Equal(["client_secret_basic", "client_secret_post", "none"], Arr("revocation_endpoint_auth_methods_supported"));
         Assert.Equal(Issuer + "/.well-known/jwks.json", json.Str("jwks_uri"));
         string[] Arr(string n) => json.GetProperty(n).EnumerateArray().Select(e => e.GetString()!).ToArray();
         Assert.Equal(["code"], Arr("response_types_supported"));
