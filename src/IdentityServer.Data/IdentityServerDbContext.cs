@@ -23,6 +23,7 @@ public class IdentityServerDbContext(DbContextOptions<IdentityServerDbContext> o
     public DbSet<PasskeyUsageEntity> PasskeyUsage => Set<PasskeyUsageEntity>();
     public DbSet<ConsumedChallengeEntity> ConsumedChallenges => Set<ConsumedChallengeEntity>();
     public DbSet<AuditEventEntity> AuditEvents => Set<AuditEventEntity>();
+    public DbSet<LeaseEntity> Leases => Set<LeaseEntity>();
     public DbSet<ConsentEntity> Consents => Set<ConsentEntity>();
     public DbSet<SigningKeyEntity> SigningKeys => Set<SigningKeyEntity>();
     public DbSet<DataProtectionKeyEntity> DataProtectionKeys => Set<DataProtectionKeyEntity>();
@@ -150,6 +151,13 @@ public class IdentityServerDbContext(DbContextOptions<IdentityServerDbContext> o
             e.HasIndex(x => new { x.Event, x.At });
             e.HasIndex(x => new { x.ActorId, x.At });
             e.HasIndex(x => new { x.SubjectId, x.At });
+        });
+        b.Entity<LeaseEntity>(e =>
+        {
+            e.ToTable("Leases");
+            e.HasKey(x => x.Name);
+            e.Property(x => x.Name).HasMaxLength(64);
+            e.Property(x => x.Holder).HasMaxLength(200);
         });
         b.Entity<ConsentEntity>(e =>
         {

@@ -505,6 +505,24 @@ namespace IdentityServer.Migrations.Sqlite.Migrations
                     b.ToTable("Grants", (string)null);
                 });
 
+            modelBuilder.Entity("IdentityServer.Data.Entities.LeaseEntity", b =>
+                {
+                    b.Property<string>("Name")
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ExpiresAt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Holder")
+                        .HasMaxLength(200)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Name");
+
+                    b.ToTable("Leases", (string)null);
+                });
+
             modelBuilder.Entity("IdentityServer.Data.Entities.PasskeyUsageEntity", b =>
                 {
                     b.Property<string>("CredentialId")

@@ -171,6 +171,14 @@ public sealed class AuditEventEntity
     public string? Address { get; set; }
 }
 
+/// <summary>A named lease (table <c>Leases</c>): whoever holds it until <see cref="ExpiresAt"/> runs the named job, once across nodes.</summary>
+public sealed class LeaseEntity
+{
+    public required string Name { get; set; }
+    public string? Holder { get; set; }
+    public DateTimeOffset ExpiresAt { get; set; }
+}
+
 /// <summary>Remembered consent of one user for one client (table <c>Consents</c>).</summary>
 public sealed class ConsentEntity
 {

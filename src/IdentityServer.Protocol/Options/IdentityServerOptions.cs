@@ -18,6 +18,9 @@ public sealed class IdentityServerOptions
     /// <summary>Passkey (WebAuthn) relying-party settings.</summary>
     public PasskeyOptions Passkeys { get; set; } = new();
 
+    /// <summary>The background job that removes expired and revoked artefacts.</summary>
+    public CleanupOptions Cleanup { get; set; } = new();
+
     /// <summary>Administration settings.</summary>
     public AdminOptions Admin { get; set; } = new();
 
@@ -70,6 +73,22 @@ public sealed class DeviceFlowOptions
 
     /// <summary>The sliding window of the two limits above, seconds (default 300).</summary>
     public int UserCodeAttemptWindowSeconds { get; set; } = 300;
+}
+
+/// <summary>The cleanup job (section <c>IdentityServer:Cleanup</c>).</summary>
+public sealed class CleanupOptions
+{
+    /// <summary>False turns the job off (e.g. when an external job does it).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Seconds between runs; one node runs per interval (default 3600).</summary>
+    public int IntervalSeconds { get; set; } = 3600;
+
+    /// <summary>Seconds an expired, used or revoked artefact is kept before removal, for investigations (default 86400).</summary>
+    public int RetentionSeconds { get; set; } = 86400;
+
+    /// <summary>Rows deleted per statement, so no statement holds locks long (default 500).</summary>
+    public int BatchSize { get; set; } = 500;
 }
 
 /// <summary>Administration settings (section <c>IdentityServer:Admin</c>).</summary>

@@ -40,6 +40,9 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
             errors.Add("IdentityServer:Lifetimes: refresh token lifetimes must be positive and absolute ≥ sliding.");
         errors.AddRange(ValidatePasskeys(o));
 
+        if (o.Cleanup.IntervalSeconds < 60 || o.Cleanup.RetentionSeconds < 0 || o.Cleanup.BatchSize is < 1 or > 10_000)
+            errors.Add("IdentityServer:Cleanup: IntervalSeconds must be at least 60, RetentionSeconds at least 0, BatchSize 1..10000.");
+
         var device = o.DeviceFlow;
         if (device.DeviceCodeLifetimeSeconds is < 60 or > 1800) errors.Add("IdentityServer:DeviceFlow:DeviceCodeLifetimeSeconds must be 60..1800.");
         if (device.PollingIntervalSeconds is < 1 or > 60) errors.Add("IdentityServer:DeviceFlow:PollingIntervalSeconds must be 1..60.");

@@ -126,6 +126,8 @@ public static class ServerSetup
         services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Builder.ForwardedHeadersOptions>, ForwardedHeadersSetup>();
         services.AddScoped<ConfigurationSeeder>();
         services.AddHostedService<StartupInitializer>();
+        services.AddSingleton<IdentityServer.Maintenance.Cleanup>();
+        services.AddHostedService(sp => sp.GetRequiredService<IdentityServer.Maintenance.Cleanup>());
         services.AddAuthorizationBuilder().AddPolicy(IdentityServer.Admin.AdminApiAuthorization.AdminRole,
             p => p.RequireAuthenticatedUser().RequireRole(IdentityServer.Admin.AdminApiAuthorization.AdminRole));
         services.AddRazorPages(o => o.Conventions.AuthorizeFolder("/Admin", IdentityServer.Admin.AdminApiAuthorization.AdminRole));
