@@ -237,6 +237,9 @@ namespace IdentityServer.Migrations.Sqlite.Migrations
                     b.Property<int?>("AccessTokenLifetimeSeconds")
                         .HasColumnType("INTEGER");
 
+                    b.Property<string>("BackChannelLogoutUri")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("ClientId")
                         .IsRequired()
                         .HasMaxLength(200)

@@ -25,6 +25,7 @@ public sealed class EfClientStore(IdentityServerDbContext db) : IClientStore
             Scopes = e.Scopes,
             RequireConsent = e.RequireConsent,
             RequireMfa = e.RequireMfa,
+            BackChannelLogoutUri = e.BackChannelLogoutUri,
             AccessTokenLifetimeSeconds = e.AccessTokenLifetimeSeconds,
             RefreshTokenLifetimeSeconds = e.RefreshTokenLifetimeSeconds,
         };

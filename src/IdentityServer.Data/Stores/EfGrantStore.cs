@@ -93,6 +93,10 @@ public sealed class EfGrantStore(IdentityServerDbContext db) : IGrantStore
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> ClientIdsForSessionAsync(string sessionId, CancellationToken ct = default) =>
+        await db.Grants.Where(g => g.SessionId == sessionId).Select(g => g.ClientId).Distinct().ToListAsync(ct);
+
+    /// <inheritdoc />
     public async Task RevokeAccessTokenAsync(string jti, DateTimeOffset now, CancellationToken ct = default) =>
         await db.AccessTokens.Where(x => x.Jti == jti && x.RevokedAt == null).ExecuteUpdateAsync(s => s.SetProperty(x => x.RevokedAt, now), ct);
 

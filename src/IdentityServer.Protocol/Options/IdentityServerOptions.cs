@@ -151,6 +151,9 @@ public sealed class ClientOptions
     /// <summary>Demand a second factor (TOTP, recovery code) or a passkey before the client gets a code or a device approval.</summary>
     public bool RequireMfa { get; set; }
 
+    /// <summary>Absolute URL that receives back-channel logout tokens (OpenID Connect Back-Channel Logout 1.0); null for none.</summary>
+    public string? BackChannelLogoutUri { get; set; }
+
     /// <summary>Access token lifetime for this client, seconds (60 to 86400); null for <c>Lifetimes:AccessTokenSeconds</c>.</summary>
     public int? AccessTokenLifetimeSeconds { get; set; }
 

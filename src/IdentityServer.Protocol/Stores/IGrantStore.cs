@@ -37,6 +37,9 @@ public interface IGrantStore
     /// <summary>Records an issued access token by its <c>jti</c>, so it can be revoked with its grant.</summary>
     Task StoreAccessTokenAsync(AccessTokenRecord token, CancellationToken cancellationToken = default);
 
+    /// <summary>The distinct <c>client_id</c>s with a grant from the server session <paramref name="sessionId"/> (<c>sid</c>).</summary>
+    Task<IReadOnlyList<string>> ClientIdsForSessionAsync(string sessionId, CancellationToken cancellationToken = default);
+
     /// <summary>Revokes the one access token <paramref name="jti"/> (RFC 7009 §2); its grant stays. Idempotent.</summary>
     Task RevokeAccessTokenAsync(string jti, DateTimeOffset now, CancellationToken cancellationToken = default);
 

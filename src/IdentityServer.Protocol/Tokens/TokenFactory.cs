@@ -72,6 +72,26 @@ public sealed class TokenFactory(IdentityServerOptions options, ISigningKeyStore
         return await SignAsync(claims, "JWT", now, now.AddSeconds(options.Lifetimes.IdTokenSeconds), ct);
     }
 
+    /// <summary>The <c>events</c> member that marks a logout token (OpenID Connect Back-Channel Logout 1.0 §2.4).</summary>
+    public const string BackChannelLogoutEvent = "http://schemas.openid.net/event/backchannel-logout";
+
+    /// <summary>
+    /// A logout token (OpenID Connect Back-Channel Logout 1.0 §2.4): header <c>typ: logout+jwt</c>; claims <c>iss aud iat exp jti
+    /// events sub sid</c>, no <c>nonce</c>; lifetime 2 minutes.
+    /// </summary>
+    public Task<string> CreateLogoutTokenAsync(string clientId, string subject, string? sessionId, DateTimeOffset now, CancellationToken ct = default)
+    {
+        var claims = new Dictionary<string, object>
+        {
+            ["aud"] = clientId,
+            ["sub"] = subject,
+            ["jti"] = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16)),
+            ["events"] = new Dictionary<string, object> { [BackChannelLogoutEvent] = new Dictionary<string, object>() },
+        };
+        if (sessionId is not null) claims["sid"] = sessionId;
+        return SignAsync(claims, "logout+jwt", now, now.AddMinutes(2), ct);
+    }
+
     /// <summary>The <c>at_hash</c> for RS256: base64url of the left-most 128 bits of SHA-256 of the ASCII token (OpenID Connect Core §3.1.3.6).</summary>
     public static string LeftHalfHash(string value)
     {

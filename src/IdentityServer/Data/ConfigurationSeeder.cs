@@ -41,6 +41,7 @@ public sealed class ConfigurationSeeder(
             e.RequireConsent = c.RequireConsent;
             e.RequireMfa = c.RequireMfa;
             e.AccessTokenLifetimeSeconds = c.AccessTokenLifetimeSeconds;
+            e.BackChannelLogoutUri = c.BackChannelLogoutUri;
             e.RefreshTokenLifetimeSeconds = c.RefreshTokenLifetimeSeconds;
             e.Source = ClientSources.Configuration;
             e.UpdatedAt = now;

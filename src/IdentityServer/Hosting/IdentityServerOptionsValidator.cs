@@ -88,6 +88,8 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
         foreach (var uri in c.RedirectUris.Concat(c.PostLogoutRedirectUris))
             if (!Uri.TryCreate(uri, UriKind.Absolute, out var u) || !string.IsNullOrEmpty(u.Fragment) || u.Scheme is "javascript" or "data" or "vbscript" or "file")
                 yield return $"{key}: redirect URI '{uri}' must be absolute, without a fragment, and not a script or data URI.";
+        if (c.BackChannelLogoutUri is { } bcl && (!Uri.TryCreate(bcl, UriKind.Absolute, out var bu) || bu.Scheme is not ("https" or "http") || !string.IsNullOrEmpty(bu.Fragment)))
+            yield return $"{key}:BackChannelLogoutUri must be an absolute http(s) URL without a fragment.";
         if (c.AccessTokenLifetimeSeconds is < 60 or > 86400)
             yield return $"{key}:AccessTokenLifetimeSeconds must be 60..86400.";
         if (c.RefreshTokenLifetimeSeconds is < 300 or > 365 * 24 * 3600)

@@ -77,6 +77,9 @@ public static class ServerSetup
         services.AddScoped<AccessTokenValidator>();
         services.AddScoped<IdentityServer.Protocol.Endpoints.Introspection.IntrospectionEndpoint>();
         services.AddScoped<IdentityServer.Protocol.Endpoints.Revocation.RevocationEndpoint>();
+        services.AddScoped<IdentityServer.Protocol.Endpoints.EndSession.EndSessionValidator>();
+        services.AddScoped<SessionLogout>();
+        services.AddHttpClient(SessionLogout.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
         services.AddScoped<AuthorizationCodeIssuer>();
         services.AddSingleton<InteractionTickets>();
         services.AddHttpContextAccessor();
@@ -142,7 +145,8 @@ public static class ServerSetup
     /// <summary>Token, userinfo, discovery and JWKS: endpoints whose callers are programs.</summary>
     private static bool IsMachineEndpoint(HttpContext c) =>
         c.Request.Path.StartsWithSegments("/.well-known") || c.Request.Path.StartsWithSegments(IdentityServer.Admin.AdminApi.Prefix)
-        || (c.Request.Path.StartsWithSegments("/connect") && !c.Request.Path.StartsWithSegments(EndpointPaths.Authorize));
+        || (c.Request.Path.StartsWithSegments("/connect") && !c.Request.Path.StartsWithSegments(EndpointPaths.Authorize)
+            && !c.Request.Path.StartsWithSegments(EndpointPaths.EndSession));
 
     private static Task WriteServerErrorAsync(HttpContext c)
     {

@@ -15,6 +15,7 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
     public const string WebClient = "web";
     public const string WebSecret = "web-secret-0123456789-0123456789-0123456789";
     public const string WebRedirect = "https://app.example/callback";
+    public const string WebPostLogout = "https://app.example/signed-out";
     public const string LoopbackRedirect = "http://127.0.0.1/cb";
     public const string ConsentClient = "consent-web";
     public const string OtherClient = "other";
@@ -89,6 +90,7 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
         AddClient(d, 2, OtherClient, OtherSecret, [WebRedirect], ["authorization_code"], ["openid", "profile"], false);
         AddClient(d, 3, PublicClient, null, [PublicRedirect], ["authorization_code", "refresh_token"], ["openid", "profile", "offline_access"], false);
         AddClient(d, 4, ServiceClient, ServiceSecret, [], ["client_credentials"], [ApiScope], false);
+        d["IdentityServer:Clients:0:PostLogoutRedirectUris:0"] = WebPostLogout;
         AddClient(d, 5, DeviceClient, null, [], ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"], ["openid", "profile", "offline_access", ApiScope], false);
         AddClient(d, 7, MfaClient, WebSecret, [WebRedirect], ["authorization_code"], ["openid", "profile"], false);
         d["IdentityServer:Clients:7:RequireMfa"] = "true";

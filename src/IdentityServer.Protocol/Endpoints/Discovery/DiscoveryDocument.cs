@@ -14,6 +14,7 @@ public static class EndpointPaths
     public const string DeviceAuthorization = "/connect/deviceauthorization";
     public const string Introspection = "/connect/introspect";
     public const string Revocation = "/connect/revocation";
+    public const string EndSession = "/connect/endsession";
 
     /// <summary>The page where people enter a device flow's user code (RFC 8628 §3.2 <c>verification_uri</c>).</summary>
     public const string DeviceVerification = "/device";
@@ -35,6 +36,10 @@ public static class DiscoveryDocument
             ["device_authorization_endpoint"] = b + EndpointPaths.DeviceAuthorization,
             ["introspection_endpoint"] = b + EndpointPaths.Introspection,
             ["revocation_endpoint"] = b + EndpointPaths.Revocation,
+            ["end_session_endpoint"] = b + EndpointPaths.EndSession,
+            ["backchannel_logout_supported"] = true,
+            ["backchannel_logout_session_supported"] = true,
+            ["frontchannel_logout_supported"] = false,
             ["introspection_endpoint_auth_methods_supported"] = new[] { "client_secret_basic", "client_secret_post" },
             ["revocation_endpoint_auth_methods_supported"] = new[] { "client_secret_basic", "client_secret_post", "none" },
             ["jwks_uri"] = b + EndpointPaths.Jwks,

@@ -1,11 +1,10 @@
-using IdentityServer.Data.Entities;
-using Microsoft.AspNetCore.Identity;
+using IdentityServer.Account;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace IdentityServer.Pages.Account;
 
-/// <summary>Ends the server session. GET asks for confirmation (a link alone must not sign people out); POST signs out.</summary>
-public sealed class LogoutModel(SignInManager<ApplicationUser> signIn, ILogger<LogoutModel> logger) : PageModel
+/// <summary>Ends the server session (with back-channel logout to its clients). GET asks for confirmation (a link alone must not sign people out); POST signs out.</summary>
+public sealed class LogoutModel(SessionLogout logout) : PageModel
 {
     public bool SignedOut { get; private set; }
 
@@ -15,12 +14,7 @@ public sealed class LogoutModel(SignInManager<ApplicationUser> signIn, ILogger<L
     /// <summary>Deletes the session cookie.</summary>
     public async Task OnPostAsync()
     {
-        if (User.Identity?.IsAuthenticated == true)
-        {
-            await signIn.SignOutAsync();
-            logger.LogInformation("Signed out {UserName}", User.Identity.Name);
-            HttpContext.User = new System.Security.Claims.ClaimsPrincipal(new System.Security.Claims.ClaimsIdentity());
-        }
+        await logout.LogoutAsync(HttpContext);
         SignedOut = true;
     }
 }

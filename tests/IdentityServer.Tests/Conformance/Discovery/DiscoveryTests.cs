@@ -21,6 +21,9 @@ public sealed class DiscoveryTests(IdentityServerFactory factory) : IClassFixtur
         Assert.Equal(Issuer + "/connect/deviceauthorization", json.Str("device_authorization_endpoint"));
         Assert.Equal(Issuer + "/connect/introspect", json.Str("introspection_endpoint"));
         Assert.Equal(Issuer + "/connect/revocation", json.Str("revocation_endpoint"));
+        Assert.Equal(Issuer + "/connect/endsession", json.Str("end_session_endpoint"));
+        Assert.True(json.GetProperty("backchannel_logout_supported").GetBoolean());
+        Assert.True(json.GetProperty("backchannel_logout_session_supported").GetBoolean());
         Assert.Equal(["client_secret_basic", "client_secret_post"], Arr("introspection_endpoint_auth_methods_supported"));
         Assert.Equal(["client_secret_basic", "client_secret_post", "none"], Arr("revocation_endpoint_auth_methods_supported"));
         Assert.Equal(Issuer + "/.well-known/jwks.json", json.Str("jwks_uri"));
