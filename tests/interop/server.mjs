@@ -88,13 +88,15 @@ export function randomSecret() {
  * a service client (client_credentials), a public device client (RFC 8628, polling
  * interval 1 s to keep the tests quick), one API scope and one user.
  */
-export function interopSettings(redirectUri) {
+export function interopSettings(redirectUri, { postLogoutRedirectUri, backChannelLogoutUri } = {}) {
   return {
     web: {
       clientId: 'interop-web',
       clientSecret: randomSecret(),
       displayName: 'Interop Web',
       redirectUri,
+      postLogoutRedirectUri,
+      backChannelLogoutUri,
       scopes: ['openid', 'profile', 'email', 'offline_access', 'api1'],
     },
     service: {
@@ -177,6 +179,8 @@ function serverEnvironment({ issuer, dataDir, settings }) {
     config[`IdentityServer__Users__${i + 2}__Password`] = u.password;
   });
   web.scopes.forEach((scope, i) => { config[`IdentityServer__Clients__0__Scopes__${i}`] = scope; });
+  if (web.postLogoutRedirectUri) config.IdentityServer__Clients__0__PostLogoutRedirectUris__0 = web.postLogoutRedirectUri;
+  if (web.backChannelLogoutUri) config.IdentityServer__Clients__0__BackChannelLogoutUri = web.backChannelLogoutUri;
   service.scopes.forEach((scope, i) => { config[`IdentityServer__Clients__1__Scopes__${i}`] = scope; });
   device.scopes.forEach((scope, i) => { config[`IdentityServer__Clients__2__Scopes__${i}`] = scope; });
 
@@ -193,7 +197,9 @@ function serverEnvironment({ issuer, dataDir, settings }) {
  * refuses IP addresses as relying-party IDs), and resolves once
  * its discovery document answers 200. Returns { issuer, settings, output(), stop() }.
  */
-export async function startServer({ redirectUri = 'http://127.0.0.1/callback', host = '127.0.0.1' } = {}) {
+export async function startServer({
+  redirectUri = 'http://127.0.0.1/callback', host = '127.0.0.1', postLogoutRedirectUri, backChannelLogoutUri,
+} = {}) {
   const dll = process.env.IDP_DLL || defaultDll;
   if (!existsSync(dll)) {
     throw new Error(`IdentityServer.dll not found at ${dll}: build it first ` +
@@ -203,7 +209,7 @@ export async function startServer({ redirectUri = 'http://127.0.0.1/callback', h
   const port = await freePort();
   const issuer = `http://${host}:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'idp-interop-'));
-  const settings = interopSettings(redirectUri);
+  const settings = interopSettings(redirectUri, { postLogoutRedirectUri, backChannelLogoutUri });
 
   const child = spawn('dotnet', [dll, '--urls', issuer], {
     cwd: dataDir,
