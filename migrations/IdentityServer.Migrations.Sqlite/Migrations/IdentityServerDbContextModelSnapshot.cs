@@ -259,6 +259,9 @@ namespace IdentityServer.Migrations.Sqlite.Migrations
                         .IsRequired()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("IdTokenSignedResponseAlg")
+                        .HasColumnType("TEXT");
+
                     b.PrimitiveCollection<string>("PostLogoutRedirectUris")
                         .IsRequired()
                         .HasColumnType("TEXT");

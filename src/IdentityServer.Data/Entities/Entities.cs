@@ -27,6 +27,8 @@ public sealed class ClientEntity
     public bool RequireConsent { get; set; }
     /// <summary>People must sign in with a second factor or a passkey before this client gets a code.</summary>
     public bool RequireMfa { get; set; }
+    /// <summary>ID token signing algorithm; null for the server default.</summary>
+    public string? IdTokenSignedResponseAlg { get; set; }
     /// <summary>Back-channel logout URL; null for none.</summary>
     public string? BackChannelLogoutUri { get; set; }
     /// <summary>Access token lifetime, seconds; null for the server default.</summary>

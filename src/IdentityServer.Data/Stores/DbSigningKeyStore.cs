@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using IdentityServer.Data.Entities;
 using IdentityServer.Protocol.Keys;
+using IdentityServer.Protocol.Options;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -11,35 +12,84 @@ using Microsoft.IdentityModel.Tokens;
 namespace IdentityServer.Data.Stores;
 
 /// <summary>
-/// Signing keys in the database: RSA-2048 / RS256, private part as PKCS#8 protected with ASP.NET Data
-/// Protection, public part as a JWK (RFC 7517 §4, RFC 7518 §6.3). The first key is created on first use.
-/// Keys are cached in memory and re-read every <see cref="RefreshInterval"/> so keys another node adds appear.
+/// Signing keys in the database (RFC 7517 JWKs; RS256/PS256 on RSA-2048, ES256 on P-256), private parts as PKCS#8 protected
+/// with ASP.NET Data Protection. A key's state follows from its times, the same on every node:
+/// <list type="bullet">
+/// <item>published while now &lt; <c>ActivatedAt</c> (in JWKS, not signing)</item>
+/// <item>active while <c>ActivatedAt</c> ≤ now &lt; <c>RetiredAt</c> (signs; the oldest if two overlap)</item>
+/// <item>retired while <c>RetiredAt</c> ≤ now &lt; <c>RetiredAt</c> + <see cref="KeyOptions.RetiredPublishedDays"/> (in JWKS), then gone</item>
+/// </list>
+/// When the active key has signed for <see cref="KeyOptions.RotationDays"/> minus <see cref="KeyOptions.PublishLeadDays"/>, a
+/// successor is published that becomes active <see cref="KeyOptions.PublishLeadDays"/> later, the moment the old key retires.
+/// Creating keys happens under a database lease, so several nodes sharing the database rotate once. Loaded keys are cached
+/// until <see cref="RefreshInterval"/> passes or the next state change is due.
 /// </summary>
-public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtectionProvider dataProtection, TimeProvider time, ILogger<DbSigningKeyStore> logger) : ISigningKeyStore
+public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtectionProvider dataProtection, IdentityServerOptions options,
+    TimeProvider time, ILogger<DbSigningKeyStore> logger) : ISigningKeyStore
 {
     /// <summary>How long loaded keys are trusted before the table is read again (5 minutes).</summary>
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromMinutes(5);
 
     private const string Purpose = "IdentityServer.SigningKeys.v1";
+    private const string LeaseName = "signing-keys";
+    private readonly string _node = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
     private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly Dictionary<string, SecurityKey> _privateKeys = new(StringComparer.Ordinal);
     private Snapshot? _snapshot;
 
-    private sealed record Snapshot(SigningCredentials Signing, IReadOnlyList<JsonWebKey> Published, DateTimeOffset LoadedAt);
+    private sealed record Snapshot(IReadOnlyDictionary<string, SigningCredentials> Signing, IReadOnlyList<JsonWebKey> Published, DateTimeOffset ValidUntil);
 
     /// <inheritdoc />
-    public async Task<SigningCredentials> GetSigningCredentialsAsync(CancellationToken ct = default) => (await GetSnapshotAsync(ct)).Signing;
+    public IReadOnlyList<string> Algorithms => options.Keys.Algorithms;
+
+    /// <inheritdoc />
+    public async Task<SigningCredentials> GetSigningCredentialsAsync(CancellationToken ct = default, string? algorithm = null)
+    {
+        var snapshot = await GetSnapshotAsync(ct);
+        return snapshot.Signing.TryGetValue(algorithm ?? Algorithms[0], out var credentials)
+            ? credentials
+            : throw new ArgumentException($"No signing key for '{algorithm}': it is not in IdentityServer:Keys:Algorithms.", nameof(algorithm));
+    }
 
     /// <inheritdoc />
     public async Task<IReadOnlyList<JsonWebKey>> GetPublishedKeysAsync(CancellationToken ct = default) => (await GetSnapshotAsync(ct)).Published;
 
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<string>> RotateAsync(bool immediately, CancellationToken ct = default)
+    {
+        using var scope = scopes.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>();
+        var now = time.GetUtcNow();
+        var created = new List<string>();
+        await WithLeaseAsync(db, now, async () =>
+        {
+            foreach (var alg in Algorithms)
+            {
+                var keys = await db.SigningKeys.Where(k => k.Algorithm == alg).ToListAsync(ct);
+                var current = keys.Where(k => State(k, now) == KeyState.Active).OrderBy(k => k.ActivatedAt).FirstOrDefault();
+                var activateAt = immediately ? now : now.AddDays(options.Keys.PublishLeadDays);
+                // Keys already waiting to take over step aside: the forced successor wins.
+                foreach (var waiting in keys.Where(k => State(k, now) == KeyState.Published)) waiting.RetiredAt = waiting.ActivatedAt;
+                if (current is not null) current.RetiredAt = activateAt;
+                var successor = CreateKey(alg, now, activateAt);
+                db.SigningKeys.Add(successor);
+                created.Add(successor.Id);
+            }
+            await db.SaveChangesAsync(ct);
+        }, ct);
+        _snapshot = null;
+        logger.LogWarning("Signing keys rotated by request ({Mode}): {Kids}", immediately ? "immediately" : "after the publish lead", string.Join(", ", created));
+        return created;
+    }
+
     private async Task<Snapshot> GetSnapshotAsync(CancellationToken ct)
     {
         var now = time.GetUtcNow();
-        if (_snapshot is { } s && now - s.LoadedAt < RefreshInterval) return s;
+        if (_snapshot is { } s && now < s.ValidUntil) return s;
         await _lock.WaitAsync(ct);
         try
         {
-            if (_snapshot is { } again && now - again.LoadedAt < RefreshInterval) return again;
+            if (_snapshot is { } again && now < again.ValidUntil) return again;
             _snapshot = await LoadAsync(now, ct);
             return _snapshot;
         }
@@ -51,49 +101,142 @@ public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtecti
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>();
         var keys = await db.SigningKeys.AsNoTracking().ToListAsync(ct);
-        if (!keys.Any(IsActive))
+        if (Algorithms.Any(alg => NeedsWork(keys, alg, now)))
         {
-            var created = CreateKey(now);
-            db.SigningKeys.Add(created);
-            await db.SaveChangesAsync(ct);
-            logger.LogInformation("Created signing key {KeyId} ({Algorithm})", created.Id, created.Algorithm);
-            // Another node may have created one at the same moment: re-read so every node picks the same key.
+            await WithLeaseAsync(db, now, async () =>
+            {
+                // Re-read under the lease: another node may have done it already.
+                var tracked = await db.SigningKeys.ToListAsync(ct);
+                foreach (var alg in Algorithms) Maintain(db, tracked, alg, now);
+                await db.SaveChangesAsync(ct);
+            }, ct);
             keys = await db.SigningKeys.AsNoTracking().ToListAsync(ct);
         }
 
-        // The oldest active key signs: a deterministic choice that nodes racing to create the first key agree on.
-        var active = keys.Where(IsActive).OrderBy(k => k.ActivatedAt!.Value.ToUnixTimeMilliseconds()).ThenBy(k => k.Id, StringComparer.Ordinal).First();
-        var signing = new SigningCredentials(PrivateKey(active), SecurityAlgorithms.RsaSha256);
-        var published = keys.Select(k => new JsonWebKey(k.PublicJwk)).ToList();
-        return new Snapshot(signing, published, now);
-    }
-
-    private static bool IsActive(SigningKeyEntity k) => k.ActivatedAt != null && k.RetiredAt == null;
-
-    /// <summary>The key's private part, unprotected once per process and reused across reloads (RSA objects are kept, not leaked per reload).</summary>
-    private RsaSecurityKey PrivateKey(SigningKeyEntity key)
-    {
-        if (_snapshot?.Signing.Key is RsaSecurityKey current && current.KeyId == key.Id) return current;
-        var rsa = RSA.Create();
-        rsa.ImportPkcs8PrivateKey(dataProtection.CreateProtector(Purpose).Unprotect(Convert.FromBase64String(key.ProtectedPrivateKey)), out _);
-        return new RsaSecurityKey(rsa) { KeyId = key.Id };
-    }
-
-    private SigningKeyEntity CreateKey(DateTimeOffset now)
-    {
-        using var rsa = RSA.Create(2048);
-        var kid = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
-        var p = rsa.ExportParameters(false);
-        var jwk = JsonSerializer.Serialize(new Dictionary<string, string>
+        var signing = new Dictionary<string, SigningCredentials>(StringComparer.Ordinal);
+        foreach (var alg in Algorithms)
         {
-            ["kty"] = "RSA", ["use"] = "sig", ["alg"] = SecurityAlgorithms.RsaSha256, ["kid"] = kid,
-            ["n"] = Base64UrlEncoder.Encode(p.Modulus!), ["e"] = Base64UrlEncoder.Encode(p.Exponent!),
-        });
-        var protectedKey = dataProtection.CreateProtector(Purpose).Protect(rsa.ExportPkcs8PrivateKey());
+            var active = keys.Where(k => k.Algorithm == alg && State(k, now) == KeyState.Active)
+                .OrderBy(k => k.ActivatedAt!.Value.ToUnixTimeMilliseconds()).ThenBy(k => k.Id, StringComparer.Ordinal).FirstOrDefault();
+            // Another node holds the lease while creating the very first key: wait for it briefly.
+            if (active is null) throw new InvalidOperationException($"No active {alg} signing key yet; another node is creating it. Try again.");
+            signing[alg] = new SigningCredentials(PrivateKey(active), alg);
+        }
+        var published = keys.Where(k => State(k, now) != KeyState.Gone).Select(k => new JsonWebKey(k.PublicJwk)).ToList();
+
+        // Cache until the next state change (a key activating, retiring or leaving JWKS) or the refresh interval.
+        var next = keys.SelectMany(k => new DateTimeOffset?[] { k.ActivatedAt, k.RetiredAt, k.RetiredAt?.AddDays(options.Keys.RetiredPublishedDays), RotationDue(k) })
+            .Where(t => t > now).Select(t => t!.Value).DefaultIfEmpty(now + RefreshInterval).Min();
+        return new Snapshot(signing, published, next < now + RefreshInterval ? next : now + RefreshInterval);
+    }
+
+    /// <summary>True when <paramref name="alg"/> has no active key, or its active key is due a successor that does not exist yet.</summary>
+    private bool NeedsWork(List<SigningKeyEntity> keys, string alg, DateTimeOffset now)
+    {
+        var mine = keys.Where(k => k.Algorithm == alg).ToList();
+        var active = mine.Where(k => State(k, now) == KeyState.Active).ToList();
+        if (active.Count == 0) return true;
+        return active.All(k => k.RetiredAt is null && RotationDue(k) <= now) && !mine.Any(k => State(k, now) == KeyState.Published);
+    }
+
+    /// <summary>Creates the first key of <paramref name="alg"/> (active now) or schedules the successor of a key that is due.</summary>
+    private void Maintain(IdentityServerDbContext db, List<SigningKeyEntity> keys, string alg, DateTimeOffset now)
+    {
+        if (!NeedsWork(keys, alg, now)) return;
+        var active = keys.Where(k => k.Algorithm == alg && State(k, now) == KeyState.Active).OrderBy(k => k.ActivatedAt).FirstOrDefault();
+        if (active is null)
+        {
+            var first = CreateKey(alg, now, now);
+            db.SigningKeys.Add(first);
+            logger.LogInformation("Created signing key {KeyId} ({Algorithm}), active now", first.Id, alg);
+            return;
+        }
+        // Normally the successor activates when the rotation period ends; if that moment was missed (no node running), one lead later.
+        var end = active.ActivatedAt!.Value.AddDays(options.Keys.RotationDays);
+        var activateAt = end > now.AddDays(options.Keys.PublishLeadDays) ? end : now.AddDays(options.Keys.PublishLeadDays);
+        var successor = CreateKey(alg, now, activateAt);
+        db.SigningKeys.Add(successor);
+        active.RetiredAt = activateAt;
+        logger.LogInformation("Published signing key {KeyId} ({Algorithm}); it replaces {OldKeyId} at {ActivateAt:O}", successor.Id, alg, active.Id, activateAt);
+    }
+
+    private DateTimeOffset? RotationDue(SigningKeyEntity k) =>
+        k.ActivatedAt?.AddDays(options.Keys.RotationDays - options.Keys.PublishLeadDays);
+
+    private enum KeyState { Published, Active, Retired, Gone }
+
+    private KeyState State(SigningKeyEntity k, DateTimeOffset now) =>
+        k.ActivatedAt is null || now < k.ActivatedAt ? (k.RetiredAt is { } r0 && r0 <= k.ActivatedAt ? KeyState.Gone : KeyState.Published)
+        : k.RetiredAt is not { } retired || now < retired ? KeyState.Active
+        : now < retired.AddDays(options.Keys.RetiredPublishedDays) ? KeyState.Retired
+        : KeyState.Gone;
+
+    private async Task WithLeaseAsync(IdentityServerDbContext db, DateTimeOffset now, Func<Task> work, CancellationToken ct)
+    {
+        // The lease is short: it only guards the few statements of one rotation. Another node waits for it and then re-reads.
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            if (await Lease.TryTakeAsync(db, LeaseName, _node, time.GetUtcNow(), time.GetUtcNow().AddSeconds(30), ct))
+            {
+                try { await work(); }
+                finally { await db.Leases.Where(l => l.Name == LeaseName && l.Holder == _node).ExecuteUpdateAsync(s => s.SetProperty(l => l.ExpiresAt, DateTimeOffset.UnixEpoch), ct); }
+                return;
+            }
+            await Task.Delay(100, ct);
+        }
+        throw new TimeoutException("The signing-key lease stayed taken for 5 seconds.");
+    }
+
+    /// <summary>The key's private part, unprotected once per process and kept (no key objects leak per reload).</summary>
+    private SecurityKey PrivateKey(SigningKeyEntity key)
+    {
+        lock (_privateKeys)
+        {
+            if (_privateKeys.TryGetValue(key.Id, out var cached)) return cached;
+            var pkcs8 = dataProtection.CreateProtector(Purpose).Unprotect(Convert.FromBase64String(key.ProtectedPrivateKey));
+            SecurityKey securityKey;
+            if (key.Algorithm == SecurityAlgorithms.EcdsaSha256)
+            {
+                var ec = ECDsa.Create();
+                ec.ImportPkcs8PrivateKey(pkcs8, out _);
+                securityKey = new ECDsaSecurityKey(ec) { KeyId = key.Id };
+            }
+            else
+            {
+                var rsa = RSA.Create();
+                rsa.ImportPkcs8PrivateKey(pkcs8, out _);
+                securityKey = new RsaSecurityKey(rsa) { KeyId = key.Id };
+            }
+            _privateKeys[key.Id] = securityKey;
+            return securityKey;
+        }
+    }
+
+    private SigningKeyEntity CreateKey(string alg, DateTimeOffset now, DateTimeOffset activateAt)
+    {
+        var kid = Base64UrlEncoder.Encode(RandomNumberGenerator.GetBytes(16));
+        byte[] pkcs8;
+        Dictionary<string, string> jwk;
+        if (alg == SecurityAlgorithms.EcdsaSha256)
+        {
+            using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            var p = ec.ExportParameters(false);
+            jwk = new() { ["kty"] = "EC", ["use"] = "sig", ["alg"] = alg, ["kid"] = kid, ["crv"] = "P-256",
+                ["x"] = Base64UrlEncoder.Encode(p.Q.X!), ["y"] = Base64UrlEncoder.Encode(p.Q.Y!) };
+            pkcs8 = ec.ExportPkcs8PrivateKey();
+        }
+        else
+        {
+            using var rsa = RSA.Create(2048);
+            var p = rsa.ExportParameters(false);
+            jwk = new() { ["kty"] = "RSA", ["use"] = "sig", ["alg"] = alg, ["kid"] = kid,
+                ["n"] = Base64UrlEncoder.Encode(p.Modulus!), ["e"] = Base64UrlEncoder.Encode(p.Exponent!) };
+            pkcs8 = rsa.ExportPkcs8PrivateKey();
+        }
         return new SigningKeyEntity
         {
-            Id = kid, Algorithm = SecurityAlgorithms.RsaSha256, ProtectedPrivateKey = Convert.ToBase64String(protectedKey),
-            PublicJwk = jwk, CreatedAt = now, ActivatedAt = now,
+            Id = kid, Algorithm = alg, ProtectedPrivateKey = Convert.ToBase64String(dataProtection.CreateProtector(Purpose).Protect(pkcs8)),
+            PublicJwk = JsonSerializer.Serialize(jwk), CreatedAt = now, ActivatedAt = activateAt,
         };
     }
 }

@@ -26,6 +26,7 @@ public sealed class EfClientStore(IdentityServerDbContext db) : IClientStore
             RequireConsent = e.RequireConsent,
             RequireMfa = e.RequireMfa,
             BackChannelLogoutUri = e.BackChannelLogoutUri,
+            IdTokenSignedResponseAlg = e.IdTokenSignedResponseAlg,
             AccessTokenLifetimeSeconds = e.AccessTokenLifetimeSeconds,
             RefreshTokenLifetimeSeconds = e.RefreshTokenLifetimeSeconds,
         };

@@ -37,6 +37,9 @@ public sealed class Client
     /// <summary>When true the end-user must have signed in with a second factor or a passkey (<c>amr</c> contains <c>mfa</c>, RFC 8176) before the client gets a code or a device approval.</summary>
     public bool RequireMfa { get; init; }
 
+    /// <summary>JWS algorithm for this client's ID tokens (OpenID Connect Dynamic Client Registration §2 <c>id_token_signed_response_alg</c>); null for the server default.</summary>
+    public string? IdTokenSignedResponseAlg { get; init; }
+
     /// <summary>Where this client receives logout tokens (OpenID Connect Back-Channel Logout 1.0 §2.2); null for none.</summary>
     public string? BackChannelLogoutUri { get; init; }
 

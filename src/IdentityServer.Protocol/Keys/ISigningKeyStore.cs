@@ -3,14 +3,25 @@ using Microsoft.IdentityModel.Tokens;
 namespace IdentityServer.Protocol.Keys;
 
 /// <summary>
-/// The server's signing keys. The active key signs; every published key (active or retired but
-/// still published) validates and appears in JWKS (RFC 7517).
+/// The server's signing keys, one line per configured algorithm (<c>IdentityServer:Keys:Algorithms</c>). Each key is
+/// published (in JWKS, not yet signing), then active (signing), then retired (still in JWKS until every token it signed has
+/// expired); successors are published ahead of activation and rotation happens once across nodes.
 /// </summary>
 public interface ISigningKeyStore
 {
-    /// <summary>Credentials of the active key (RS256 with a <c>kid</c>). Creates the first key when none exists.</summary>
-    Task<SigningCredentials> GetSigningCredentialsAsync(CancellationToken cancellationToken = default);
+    /// <summary>The configured algorithms; the first is the default.</summary>
+    IReadOnlyList<string> Algorithms { get; }
 
-    /// <summary>Public keys of every published key, for JWKS and for validating tokens this server issued.</summary>
+    /// <summary>Credentials of the active key for <paramref name="algorithm"/> (default: the first configured), with its <c>kid</c>. Creates the first key when none exists.</summary>
+    /// <exception cref="ArgumentException"><paramref name="algorithm"/> is not configured.</exception>
+    Task<SigningCredentials> GetSigningCredentialsAsync(CancellationToken cancellationToken = default, string? algorithm = null);
+
+    /// <summary>Public keys of every published key (published, active or retired), for JWKS and for validating tokens this server issued.</summary>
     Task<IReadOnlyList<JsonWebKey>> GetPublishedKeysAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Starts a rotation now for every algorithm: a successor is published that becomes active after the publish lead (or at
+    /// once with <paramref name="immediately"/>, e.g. after a key leak); the current key retires then. Returns the new kids.
+    /// </summary>
+    Task<IReadOnlyList<string>> RotateAsync(bool immediately, CancellationToken cancellationToken = default);
 }

@@ -18,6 +18,9 @@ public sealed class IdentityServerOptions
     /// <summary>Passkey (WebAuthn) relying-party settings.</summary>
     public PasskeyOptions Passkeys { get; set; } = new();
 
+    /// <summary>Signing keys: algorithms and rotation.</summary>
+    public KeyOptions Keys { get; set; } = new();
+
     /// <summary>The background job that removes expired and revoked artefacts.</summary>
     public CleanupOptions Cleanup { get; set; } = new();
 
@@ -73,6 +76,25 @@ public sealed class DeviceFlowOptions
 
     /// <summary>The sliding window of the two limits above, seconds (default 300).</summary>
     public int UserCodeAttemptWindowSeconds { get; set; } = 300;
+}
+
+/// <summary>
+/// Signing keys (section <c>IdentityServer:Keys</c>). Each key is published (in JWKS, not yet signing), then active (signing), then
+/// retired (still in JWKS so tokens it signed validate until they expire), then gone.
+/// </summary>
+public sealed class KeyOptions
+{
+    /// <summary>JWS algorithms with a key each: <c>RS256</c> (default), <c>PS256</c>, <c>ES256</c>. The first signs access tokens and, unless a client asks for another, ID tokens.</summary>
+    public List<string> Algorithms { get; set; } = ["RS256"];
+
+    /// <summary>Days a key signs before its successor takes over (default 90).</summary>
+    public int RotationDays { get; set; } = 90;
+
+    /// <summary>Days a successor is published before it starts signing, so every relying party's JWKS cache has it (default 7).</summary>
+    public int PublishLeadDays { get; set; } = 7;
+
+    /// <summary>Days a retired key stays published: longer than any token it signed lives (default 2; tokens live at most 1 day).</summary>
+    public int RetiredPublishedDays { get; set; } = 2;
 }
 
 /// <summary>The cleanup job (section <c>IdentityServer:Cleanup</c>).</summary>
@@ -150,6 +172,9 @@ public sealed class ClientOptions
 
     /// <summary>Demand a second factor (TOTP, recovery code) or a passkey before the client gets a code or a device approval.</summary>
     public bool RequireMfa { get; set; }
+
+    /// <summary><c>id_token_signed_response_alg</c>: one of <c>IdentityServer:Keys:Algorithms</c>; null for the first of them.</summary>
+    public string? IdTokenSignedResponseAlg { get; set; }
 
     /// <summary>Absolute URL that receives back-channel logout tokens (OpenID Connect Back-Channel Logout 1.0); null for none.</summary>
     public string? BackChannelLogoutUri { get; set; }

@@ -53,11 +53,11 @@ public sealed class TokenFactory(IdentityServerOptions options, ISigningKeyStore
 
     /// <summary>
     /// A signed ID token with <c>iss sub aud exp iat auth_time nonce amr at_hash sid</c> (OpenID Connect Core §2, §3.1.3.6).
-    /// Lifetime <see cref="LifetimeOptions.IdTokenSeconds"/>.
+    /// Lifetime <see cref="LifetimeOptions.IdTokenSeconds"/>; signed with <paramref name="algorithm"/> (a configured one; default the first).
     /// </summary>
     public async Task<string> CreateIdTokenAsync(
         string clientId, string subject, DateTimeOffset authTime, IReadOnlyList<string> amr, string? sessionId,
-        string? nonce, string? accessToken, DateTimeOffset now, CancellationToken ct = default)
+        string? nonce, string? accessToken, DateTimeOffset now, CancellationToken ct = default, string? algorithm = null)
     {
         var claims = new Dictionary<string, object>
         {
@@ -69,7 +69,7 @@ public sealed class TokenFactory(IdentityServerOptions options, ISigningKeyStore
         if (nonce is not null) claims["nonce"] = nonce;
         if (sessionId is not null) claims["sid"] = sessionId;
         if (accessToken is not null) claims["at_hash"] = LeftHalfHash(accessToken);
-        return await SignAsync(claims, "JWT", now, now.AddSeconds(options.Lifetimes.IdTokenSeconds), ct);
+        return await SignAsync(claims, "JWT", now, now.AddSeconds(options.Lifetimes.IdTokenSeconds), ct, algorithm);
     }
 
     /// <summary>The <c>events</c> member that marks a logout token (OpenID Connect Back-Channel Logout 1.0 §2.4).</summary>
@@ -92,14 +92,14 @@ public sealed class TokenFactory(IdentityServerOptions options, ISigningKeyStore
         return SignAsync(claims, "logout+jwt", now, now.AddMinutes(2), ct);
     }
 
-    /// <summary>The <c>at_hash</c> for RS256: base64url of the left-most 128 bits of SHA-256 of the ASCII token (OpenID Connect Core §3.1.3.6).</summary>
+    /// <summary>The <c>at_hash</c> for RS256, PS256 and ES256 (all SHA-256): base64url of the left-most 128 bits of SHA-256 of the ASCII token (OpenID Connect Core §3.1.3.6).</summary>
     public static string LeftHalfHash(string value)
     {
         var hash = SHA256.HashData(Encoding.ASCII.GetBytes(value));
         return Base64UrlEncoder.Encode(hash.AsSpan(0, hash.Length / 2).ToArray());
     }
 
-    private async Task<string> SignAsync(Dictionary<string, object> claims, string type, DateTimeOffset now, DateTimeOffset expires, CancellationToken ct)
+    private async Task<string> SignAsync(Dictionary<string, object> claims, string type, DateTimeOffset now, DateTimeOffset expires, CancellationToken ct, string? algorithm = null)
     {
         var descriptor = new SecurityTokenDescriptor
         {
@@ -109,7 +109,7 @@ public sealed class TokenFactory(IdentityServerOptions options, ISigningKeyStore
             Expires = expires.UtcDateTime,
             TokenType = type,
             Claims = claims,
-            SigningCredentials = await keys.GetSigningCredentialsAsync(ct),
+            SigningCredentials = await keys.GetSigningCredentialsAsync(ct, algorithm),
         };
         return Handler.CreateToken(descriptor);
     }

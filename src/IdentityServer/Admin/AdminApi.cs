@@ -113,9 +113,9 @@ public static class AdminApi
             })
             .Produces(StatusCodes.Status204NoContent).ProducesProblem(404).ProducesProblem(409).WithSummary("Delete a user (not yourself, not the last active admin).");
 
-        api.MapGet("/keys", async (IdentityServerDbContext db, CancellationToken ct) =>
-                (await db.SigningKeys.AsNoTracking().ToListAsync(ct)).OrderBy(k => k.CreatedAt).Select(SigningKeyView.From).ToList())
-            .WithTags("Keys").WithSummary("Signing keys with their state: published, active or retired.");
+        api.MapGet("/keys", (IdentityServerDbContext db, Protocol.Options.IdentityServerOptions options, TimeProvider time, CancellationToken ct) =>
+                SigningKeyView.ListAsync(db, options, time, ct))
+            .WithTags("Keys").WithSummary("Signing keys with their state: published (not yet signing), active, retired (still published) or gone.");
 
         api.MapGet("/audit", async (string? actor, string? subject, string? @event, string? from, string? to, string? limit, AuditQuery q, CancellationToken ct) =>
             {
@@ -200,7 +200,18 @@ public sealed record SigningKeyView(
     [property: JsonPropertyName("activated_at")] DateTimeOffset? ActivatedAt,
     [property: JsonPropertyName("retired_at")] DateTimeOffset? RetiredAt)
 {
-    /// <summary>The view of a stored key: retired once retired, active once activated, else published.</summary>
-    public static SigningKeyView From(Data.Entities.SigningKeyEntity k) => new(k.Id, k.Algorithm,
-        k.RetiredAt is not null ? "retired" : k.ActivatedAt is not null ? "active" : "published", k.CreatedAt, k.ActivatedAt, k.RetiredAt);
+    /// <summary>The view of a stored key at <paramref name="now"/>: published before <c>activated_at</c>, active until <c>retired_at</c>, then retired while still published, then gone.</summary>
+    public static SigningKeyView From(Data.Entities.SigningKeyEntity k, DateTimeOffset now, int retiredPublishedDays) => new(k.Id, k.Algorithm,
+        k.ActivatedAt is null || now < k.ActivatedAt ? (k.RetiredAt is { } r && r <= k.ActivatedAt ? "withdrawn" : "published")
+        : k.RetiredAt is not { } retired || now < retired ? "active"
+        : now < retired.AddDays(retiredPublishedDays) ? "retired" : "gone",
+        k.CreatedAt, k.ActivatedAt, k.RetiredAt);
+
+    /// <summary>All stored keys as seen now, oldest first.</summary>
+    public static async Task<List<SigningKeyView>> ListAsync(IdentityServerDbContext db, Protocol.Options.IdentityServerOptions options, TimeProvider time, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        return (await db.SigningKeys.AsNoTracking().ToListAsync(ct)).OrderBy(k => k.CreatedAt)
+            .Select(k => From(k, now, options.Keys.RetiredPublishedDays)).ToList();
+    }
 }

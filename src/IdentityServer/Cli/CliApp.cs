@@ -16,7 +16,7 @@ namespace IdentityServer.Cli;
 /// Command-line verbs on the server's own configuration and database, through the same administration services as
 /// the admin UI and API (so the same rules and the same audit records, with the operating-system account as actor):
 /// <c>migrate</c>; <c>users add|list|lock|unlock|reset-password|remove</c>;
-/// <c>clients add|list|show|update|rotate-secret|remove</c>; <c>keys list</c>. Every verb but <c>migrate</c> takes
+/// <c>clients add|list|show|update|rotate-secret|remove</c>; <c>keys list|rotate</c>. Every verb but <c>migrate</c> takes
 /// <c>--json</c> for scripts.
 /// Exit codes: 0 success, 1 the operation failed (message on stderr), 2 bad usage.
 /// </summary>
@@ -261,15 +261,23 @@ public static class CliApp
         var list = new Command("list", "List signing keys with their state: published (not yet signing), active (signing), retired (still published for validation).") { json };
         list.SetAction((p, ct) => WithScopeAsync(async sp =>
         {
-            var keys = (await sp.GetRequiredService<IdentityServerDbContext>().SigningKeys.AsNoTracking().ToListAsync(ct))
-                .OrderBy(k => k.CreatedAt).Select(SigningKeyView.From).ToList();
+            var keys = await SigningKeyView.ListAsync(sp.GetRequiredService<IdentityServerDbContext>(), sp.GetRequiredService<IdentityServerOptions>(),
+                sp.GetRequiredService<TimeProvider>(), ct);
             if (p.GetValue(json)) { o.WriteLine(JsonSerializer.Serialize(keys, Json)); return 0; }
             if (keys.Count == 0) { o.WriteLine("No signing keys yet (the server creates one when it starts)."); return 0; }
             o.WriteLine($"{"KID",-26} {"ALG",-6} {"STATE",-10} CREATED");
             foreach (var k in keys) o.WriteLine($"{k.Kid,-26} {k.Alg,-6} {k.State,-10} {k.CreatedAt:u}");
             return 0;
         }, ct));
-        return new Command("keys", "Inspect signing keys.") { list };
+        var now = new Option<bool>("--now") { Description = "Activate the new key at once (after a key leak) instead of after the publish lead" };
+        var rotate = new Command("rotate", "Rotate the signing keys now: a successor is published and takes over after the publish lead (or --now).") { now, json };
+        rotate.SetAction((p, ct) => WithScopeAsync(async sp =>
+        {
+            var kids = await sp.GetRequiredService<Protocol.Keys.ISigningKeyStore>().RotateAsync(p.GetValue(now), ct);
+            o.WriteLine(p.GetValue(json) ? JsonSerializer.Serialize(new { kids }, Json) : $"New signing key(s): {string.Join(", ", kids)}.");
+            return 0;
+        }, ct));
+        return new Command("keys", "Inspect and rotate signing keys.") { list, rotate };
     }
 
     /// <summary>A service scope on a migrated database.</summary>

@@ -42,6 +42,7 @@ public sealed class ConfigurationSeeder(
             e.RequireMfa = c.RequireMfa;
             e.AccessTokenLifetimeSeconds = c.AccessTokenLifetimeSeconds;
             e.BackChannelLogoutUri = c.BackChannelLogoutUri;
+            e.IdTokenSignedResponseAlg = c.IdTokenSignedResponseAlg;
             e.RefreshTokenLifetimeSeconds = c.RefreshTokenLifetimeSeconds;
             e.Source = ClientSources.Configuration;
             e.UpdatedAt = now;

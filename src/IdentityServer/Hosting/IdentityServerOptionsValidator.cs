@@ -29,6 +29,8 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
         {
             var key = $"IdentityServer:Clients:{i}";
             errors.AddRange(ValidateClient(o.Clients[i], key));
+            if (o.Clients[i].IdTokenSignedResponseAlg is { } alg && !o.Keys.Algorithms.Contains(alg))
+                errors.Add($"{key}:IdTokenSignedResponseAlg '{alg}' is not in IdentityServer:Keys:Algorithms.");
             if (!string.IsNullOrWhiteSpace(o.Clients[i].ClientId) && !ids.Add(o.Clients[i].ClientId))
                 errors.Add($"{key}:ClientId '{o.Clients[i].ClientId}' is declared twice.");
         }
@@ -42,6 +44,12 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
 
         if (o.Cleanup.IntervalSeconds < 60 || o.Cleanup.RetentionSeconds < 0 || o.Cleanup.BatchSize is < 1 or > 10_000)
             errors.Add("IdentityServer:Cleanup: IntervalSeconds must be at least 60, RetentionSeconds at least 0, BatchSize 1..10000.");
+
+        foreach (var alg in o.Keys.Algorithms.Where(a => a is not ("RS256" or "PS256" or "ES256")))
+            errors.Add($"IdentityServer:Keys:Algorithms has '{alg}'; supported are RS256, PS256, ES256.");
+        if (o.Keys.Algorithms.Count == 0) errors.Add("IdentityServer:Keys:Algorithms needs at least one algorithm.");
+        if (o.Keys.PublishLeadDays < 0 || o.Keys.RotationDays <= o.Keys.PublishLeadDays || o.Keys.RetiredPublishedDays < 2)
+            errors.Add("IdentityServer:Keys: RotationDays must exceed PublishLeadDays (≥ 0), and RetiredPublishedDays must be at least 2 (longer than any token).");
 
         var device = o.DeviceFlow;
         if (device.DeviceCodeLifetimeSeconds is < 60 or > 1800) errors.Add("IdentityServer:DeviceFlow:DeviceCodeLifetimeSeconds must be 60..1800.");

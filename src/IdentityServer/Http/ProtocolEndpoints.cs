@@ -33,11 +33,13 @@ public static class ProtocolEndpoints
         app.MapPost(EndpointPaths.Revocation, Revocation).DisableAntiforgery();
     }
 
-    /// <summary>JWKS (RFC 7517 §5): the public part of every published key.</summary>
+    /// <summary>JWKS (RFC 7517 §5): the public part of every published key (RSA: n, e; EC: crv, x, y; RFC 7518 §6).</summary>
     private static async Task<IResult> Jwks(ISigningKeyStore keys, CancellationToken ct)
     {
         var published = await keys.GetPublishedKeysAsync(ct);
-        var list = published.Select(k => new Dictionary<string, string> { ["kty"] = k.Kty, ["use"] = k.Use, ["alg"] = k.Alg, ["kid"] = k.Kid, ["n"] = k.N, ["e"] = k.E });
+        var list = published.Select(k => k.Kty == "EC"
+            ? new Dictionary<string, string> { ["kty"] = k.Kty, ["use"] = k.Use, ["alg"] = k.Alg, ["kid"] = k.Kid, ["crv"] = k.Crv, ["x"] = k.X, ["y"] = k.Y }
+            : new Dictionary<string, string> { ["kty"] = k.Kty, ["use"] = k.Use, ["alg"] = k.Alg, ["kid"] = k.Kid, ["n"] = k.N, ["e"] = k.E });
         return Results.Json(new { keys = list });
     }
 

@@ -23,7 +23,8 @@ public sealed class TokenIssuer(IdentityServerOptions options, TokenFactory fact
 
         string? idToken = null;
         if (scopes.Contains(Grants.Scopes.OpenId))
-            idToken = await factory.CreateIdTokenAsync(client.ClientId, grant.SubjectId, grant.AuthTime, grant.Amr, grant.SessionId, nonce, access.Token, now, ct);
+            idToken = await factory.CreateIdTokenAsync(client.ClientId, grant.SubjectId, grant.AuthTime, grant.Amr, grant.SessionId, nonce, access.Token, now, ct,
+                client.IdTokenSignedResponseAlg);
 
         string? refreshToken = null;
         if (grant.Scopes.Contains(Grants.Scopes.OfflineAccess) && client.AllowsGrantType(GrantTypes.RefreshToken))

@@ -5,11 +5,11 @@ using Microsoft.EntityFrameworkCore;
 namespace IdentityServer.Pages.Admin;
 
 /// <summary>Signing keys with their state (published, active, retired); no key material.</summary>
-public sealed class KeysModel(IdentityServerDbContext db) : AdminPageModel
+public sealed class KeysModel(IdentityServerDbContext db, Protocol.Options.IdentityServerOptions options, TimeProvider time) : AdminPageModel
 {
     public IReadOnlyList<SigningKeyView> Keys { get; private set; } = [];
 
     /// <summary>Lists the keys.</summary>
     public async Task OnGetAsync() =>
-        Keys = (await db.SigningKeys.AsNoTracking().ToListAsync(HttpContext.RequestAborted)).OrderBy(k => k.CreatedAt).Select(SigningKeyView.From).ToList();
+        Keys = await SigningKeyView.ListAsync(db, options, time, HttpContext.RequestAborted);
 }

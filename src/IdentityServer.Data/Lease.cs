@@ -1,8 +1,7 @@
-using IdentityServer.Data;
 using IdentityServer.Data.Entities;
 using Microsoft.EntityFrameworkCore;
 
-namespace IdentityServer.Maintenance;
+namespace IdentityServer.Data;
 
 /// <summary>
 /// A named lease in the database, so a periodic job runs once per period however many nodes share the database: taking
