@@ -40,7 +40,7 @@ public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtecti
     private sealed record Snapshot(IReadOnlyDictionary<string, SigningCredentials> Signing, IReadOnlyList<JsonWebKey> Published, DateTimeOffset ValidUntil);
 
     /// <inheritdoc />
-    public IReadOnlyList<string> Algorithms => options.Keys.Algorithms;
+    public IReadOnlyList<string> Algorithms { get; } = options.Keys.EffectiveAlgorithms;
 
     /// <inheritdoc />
     public async Task<SigningCredentials> GetSigningCredentialsAsync(CancellationToken ct = default, string? algorithm = null)
@@ -148,6 +148,7 @@ public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtecti
         {
             var first = CreateKey(alg, now, now);
             db.SigningKeys.Add(first);
+            keys.Add(first);
             logger.LogInformation("Created signing key {KeyId} ({Algorithm}), active now", first.Id, alg);
             return;
         }
@@ -156,6 +157,7 @@ public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtecti
         var activateAt = end > now.AddDays(options.Keys.PublishLeadDays) ? end : now.AddDays(options.Keys.PublishLeadDays);
         var successor = CreateKey(alg, now, activateAt);
         db.SigningKeys.Add(successor);
+        keys.Add(successor);
         active.RetiredAt = activateAt;
         logger.LogInformation("Published signing key {KeyId} ({Algorithm}); it replaces {OldKeyId} at {ActivateAt:O}", successor.Id, alg, active.Id, activateAt);
     }

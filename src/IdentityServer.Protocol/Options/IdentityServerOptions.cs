@@ -84,8 +84,12 @@ public sealed class DeviceFlowOptions
 /// </summary>
 public sealed class KeyOptions
 {
-    /// <summary>JWS algorithms with a key each: <c>RS256</c> (default), <c>PS256</c>, <c>ES256</c>. The first signs access tokens and, unless a client asks for another, ID tokens.</summary>
-    public List<string> Algorithms { get; set; } = ["RS256"];
+    /// <summary>JWS algorithms with a key each: <c>RS256</c>, <c>PS256</c>, <c>ES256</c>; empty means RS256. The first signs access tokens and, unless a client asks for another, ID tokens.</summary>
+    /// <remarks>Empty by default because configuration binding appends to a list's initial items.</remarks>
+    public List<string> Algorithms { get; set; } = [];
+
+    /// <summary>The algorithms in effect: <see cref="Algorithms"/> without repeats, or RS256 alone.</summary>
+    public IReadOnlyList<string> EffectiveAlgorithms => Algorithms.Count == 0 ? ["RS256"] : Algorithms.Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>Days a key signs before its successor takes over (default 90).</summary>
     public int RotationDays { get; set; } = 90;

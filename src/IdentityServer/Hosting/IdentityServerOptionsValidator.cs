@@ -29,7 +29,7 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
         {
             var key = $"IdentityServer:Clients:{i}";
             errors.AddRange(ValidateClient(o.Clients[i], key));
-            if (o.Clients[i].IdTokenSignedResponseAlg is { } alg && !o.Keys.Algorithms.Contains(alg))
+            if (o.Clients[i].IdTokenSignedResponseAlg is { } alg && !o.Keys.EffectiveAlgorithms.Contains(alg))
                 errors.Add($"{key}:IdTokenSignedResponseAlg '{alg}' is not in IdentityServer:Keys:Algorithms.");
             if (!string.IsNullOrWhiteSpace(o.Clients[i].ClientId) && !ids.Add(o.Clients[i].ClientId))
                 errors.Add($"{key}:ClientId '{o.Clients[i].ClientId}' is declared twice.");
@@ -47,7 +47,6 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
 
         foreach (var alg in o.Keys.Algorithms.Where(a => a is not ("RS256" or "PS256" or "ES256")))
             errors.Add($"IdentityServer:Keys:Algorithms has '{alg}'; supported are RS256, PS256, ES256.");
-        if (o.Keys.Algorithms.Count == 0) errors.Add("IdentityServer:Keys:Algorithms needs at least one algorithm.");
         if (o.Keys.PublishLeadDays < 0 || o.Keys.RotationDays <= o.Keys.PublishLeadDays || o.Keys.RetiredPublishedDays < 2)
             errors.Add("IdentityServer:Keys: RotationDays must exceed PublishLeadDays (≥ 0), and RetiredPublishedDays must be at least 2 (longer than any token).");
 

@@ -48,7 +48,7 @@ public static class DiscoveryDocument
             ["response_modes_supported"] = new[] { "query", "form_post" },
             ["grant_types_supported"] = grantTypes.ToArray(),
             ["subject_types_supported"] = new[] { "public" },
-            ["id_token_signing_alg_values_supported"] = options.Keys.Algorithms.ToArray(),
+            ["id_token_signing_alg_values_supported"] = options.Keys.EffectiveAlgorithms.ToArray(),
             ["token_endpoint_auth_methods_supported"] = new[] { "client_secret_basic", "client_secret_post", "none" },
             ["code_challenge_methods_supported"] = new[] { "S256" },
             ["claims_supported"] = new[] { "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "at_hash", "sid", "name", "preferred_username", "email", "email_verified" },
