@@ -54,6 +54,18 @@ public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtecti
     /// <inheritdoc />
     public async Task<IReadOnlyList<JsonWebKey>> GetPublishedKeysAsync(CancellationToken ct = default) => (await GetSnapshotAsync(ct)).Published;
 
+    private DateTimeOffset _lastForcedRefresh = DateTimeOffset.MinValue;
+
+    /// <inheritdoc />
+    public Task RefreshAsync(CancellationToken ct = default)
+    {
+        var now = time.GetUtcNow();
+        if (now - _lastForcedRefresh < TimeSpan.FromSeconds(10)) return Task.CompletedTask;
+        _lastForcedRefresh = now;
+        _snapshot = null;
+        return GetSnapshotAsync(ct);
+    }
+
     /// <inheritdoc />
     public async Task<IReadOnlyList<string>> RotateAsync(bool immediately, CancellationToken ct = default)
     {

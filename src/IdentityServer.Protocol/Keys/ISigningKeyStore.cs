@@ -20,6 +20,12 @@ public interface ISigningKeyStore
     Task<IReadOnlyList<JsonWebKey>> GetPublishedKeysAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Re-reads the keys from the database at most once per 10 seconds: for a token whose <c>kid</c> is unknown here, e.g. signed
+    /// by another node right after a forced rotation this node has not seen yet.
+    /// </summary>
+    Task RefreshAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Starts a rotation now for every algorithm: a successor is published that becomes active after the publish lead (or at
     /// once with <paramref name="immediately"/>, e.g. after a key leak); the current key retires then. Returns the new kids.
     /// </summary>

@@ -10,7 +10,8 @@ namespace IdentityServer.Protocol.Tokens;
 /// <summary>
 /// Validates this server's own access tokens where it is itself the resource (userinfo, admin API). In order:
 /// <list type="number">
-/// <item>a JWT signed by a published key of this issuer, with header <c>typ: at+jwt</c> (an ID token is refused; RFC 9068 §4)</item>
+/// <item>a JWT signed by a published key of this issuer, with header <c>typ: at+jwt</c> (an ID token is refused; RFC 9068 §4);
+/// an unknown <c>kid</c> makes the key store re-read the database once (rate-limited) before the token is refused</item>
 /// <item>unexpired, against the injected clock</item>
 /// <item><c>aud</c> contains the audience the caller serves (RFC 9068 §4)</item>
 /// <item>recorded here by <c>jti</c> and not revoked, alone or with its grant</item>
@@ -26,7 +27,7 @@ public sealed class AccessTokenValidator(IdentityServerOptions options, ISigning
     /// <param name="anyAudience">True to accept every audience (introspection answers for any resource server).</param>
     public async Task<OAuthResult<JsonWebToken>> ValidateAsync(string accessToken, string? audience = null, CancellationToken ct = default, bool anyAudience = false)
     {
-        var parameters = new TokenValidationParameters
+        async Task<TokenValidationResult> ValidateWithKeysAsync() => await Handler.ValidateTokenAsync(accessToken, new TokenValidationParameters
         {
             ValidIssuer = options.Issuer,
             ValidAudience = audience ?? options.Issuer,
@@ -35,8 +36,14 @@ public sealed class AccessTokenValidator(IdentityServerOptions options, ISigning
             ValidTypes = [TokenFactory.AccessTokenType],
             ValidateLifetime = false, // checked below against the injected clock
             RequireExpirationTime = true,
-        };
-        var result = await Handler.ValidateTokenAsync(accessToken, parameters);
+        });
+        var result = await ValidateWithKeysAsync();
+        if (result.Exception is SecurityTokenSignatureKeyNotFoundException)
+        {
+            // A kid this node has not loaded yet (another node rotated moments ago): read the keys again, once.
+            await keys.RefreshAsync(ct);
+            result = await ValidateWithKeysAsync();
+        }
         if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
             return OAuthError.InvalidToken("The access token is invalid.");
         if (jwt.ValidTo <= time.GetUtcNow().UtcDateTime)

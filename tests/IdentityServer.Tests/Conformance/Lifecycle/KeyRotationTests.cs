@@ -96,6 +96,23 @@ public sealed class KeyRotationTests : IDisposable
     }
 
     [Fact]
+    public async Task ForcedRotationOnOneNode_TokensFromItValidateOnTheOther_AtOnce()
+    {
+        var a = Server();
+        await ClientTokenAsync(a);
+        var b = Server(a.DatabasePath);
+        await ClientTokenAsync(b); // b has loaded and cached the old key
+        await a.Services.GetRequiredService<ISigningKeyStore>().RotateAsync(immediately: true);
+        var fromA = await ClientTokenAsync(a);
+
+        var introspection = await new OidcDriver(b.CreateBrowser()).Http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/connect/introspect")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = fromA, ["client_id"] = ServiceClient, ["client_secret"] = ServiceSecret }),
+        });
+        Assert.True((await Json.OkAsync(introspection)).GetProperty("active").GetBoolean());
+    }
+
+    [Fact]
     public async Task ForcedRotation_WithLead_PublishesFirst()
     {
         var f = Server();
