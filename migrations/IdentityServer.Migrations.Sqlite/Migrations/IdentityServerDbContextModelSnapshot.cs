@@ -612,6 +612,9 @@ namespace IdentityServer.Migrations.Sqlite.Migrations
                     b.Property<long?>("RetiredAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<long?>("WithdrawnAt")
+                        .HasColumnType("INTEGER");
+
                     b.HasKey("Id");
 
                     b.ToTable("SigningKeys", (string)null);

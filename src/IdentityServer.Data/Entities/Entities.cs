@@ -208,6 +208,8 @@ public sealed class SigningKeyEntity
     public DateTimeOffset? ActivatedAt { get; set; }
     /// <summary>When the key stopped signing; it stays published for validation.</summary>
     public DateTimeOffset? RetiredAt { get; set; }
+    /// <summary>When the key was withdrawn as compromised: from then on it neither signs nor validates.</summary>
+    public DateTimeOffset? WithdrawnAt { get; set; }
 }
 
 /// <summary>An element of the ASP.NET Data Protection key ring (table <c>DataProtectionKeys</c>).</summary>

@@ -18,6 +18,8 @@ namespace IdentityServer.Data.Stores;
 /// <item>published while now &lt; <c>ActivatedAt</c> (in JWKS, not signing)</item>
 /// <item>active while <c>ActivatedAt</c> ≤ now &lt; <c>RetiredAt</c> (signs; the oldest if two overlap)</item>
 /// <item>retired while <c>RetiredAt</c> ≤ now &lt; <c>RetiredAt</c> + <see cref="KeyOptions.RetiredPublishedDays"/> (in JWKS), then gone</item>
+/// <item>gone at once when withdrawn (<see cref="RotateAsync"/> with <c>immediately</c>, the answer to a leaked key); other nodes
+/// stop trusting it at their next reload (within <see cref="RefreshInterval"/>)</item>
 /// </list>
 /// When the active key has signed for <see cref="KeyOptions.RotationDays"/> minus <see cref="KeyOptions.PublishLeadDays"/>, a
 /// successor is published that becomes active <see cref="KeyOptions.PublishLeadDays"/> later, the moment the old key retires.
@@ -82,7 +84,12 @@ public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtecti
                 var activateAt = immediately ? now : now.AddDays(options.Keys.PublishLeadDays);
                 // Keys already waiting to take over step aside: the forced successor wins.
                 foreach (var waiting in keys.Where(k => State(k, now) == KeyState.Published)) waiting.RetiredAt = waiting.ActivatedAt;
-                if (current is not null) current.RetiredAt = activateAt;
+                if (current is not null)
+                {
+                    current.RetiredAt = activateAt;
+                    // Immediate rotation is the answer to a leaked key: the old key is withdrawn, not kept for validation.
+                    if (immediately) current.WithdrawnAt = now;
+                }
                 var successor = CreateKey(alg, now, activateAt);
                 db.SigningKeys.Add(successor);
                 created.Add(successor.Id);
@@ -180,7 +187,8 @@ public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtecti
     private enum KeyState { Published, Active, Retired, Gone }
 
     private KeyState State(SigningKeyEntity k, DateTimeOffset now) =>
-        k.ActivatedAt is null || now < k.ActivatedAt ? (k.RetiredAt is { } r0 && r0 <= k.ActivatedAt ? KeyState.Gone : KeyState.Published)
+        k.WithdrawnAt is { } withdrawn && withdrawn <= now ? KeyState.Gone
+        : k.ActivatedAt is null || now < k.ActivatedAt ? (k.RetiredAt is { } r0 && r0 <= k.ActivatedAt ? KeyState.Gone : KeyState.Published)
         : k.RetiredAt is not { } retired || now < retired ? KeyState.Active
         : now < retired.AddDays(options.Keys.RetiredPublishedDays) ? KeyState.Retired
         : KeyState.Gone;

@@ -26,8 +26,9 @@ public interface ISigningKeyStore
     Task RefreshAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Starts a rotation now for every algorithm: a successor is published that becomes active after the publish lead (or at
-    /// once with <paramref name="immediately"/>, e.g. after a key leak); the current key retires then. Returns the new kids.
+    /// Starts a rotation now for every algorithm: a successor is published that becomes active after the publish lead, when the
+    /// current key retires. With <paramref name="immediately"/> (after a key leak) the successor signs at once and the current key
+    /// is withdrawn: tokens it signed no longer validate. Returns the new kids.
     /// </summary>
     Task<IReadOnlyList<string>> RotateAsync(bool immediately, CancellationToken cancellationToken = default);
 }

@@ -79,7 +79,8 @@ public sealed class TokenFactory(IdentityServerOptions options, ISigningKeyStore
     /// A logout token (OpenID Connect Back-Channel Logout 1.0 §2.4): header <c>typ: logout+jwt</c>; claims <c>iss aud iat exp jti
     /// events sub sid</c>, no <c>nonce</c>; lifetime 2 minutes.
     /// </summary>
-    public Task<string> CreateLogoutTokenAsync(string clientId, string subject, string? sessionId, DateTimeOffset now, CancellationToken ct = default)
+    /// <param name="algorithm">The client's ID token algorithm: logout tokens are signed like its ID tokens (§2.4); null for the default.</param>
+    public Task<string> CreateLogoutTokenAsync(string clientId, string subject, string? sessionId, DateTimeOffset now, CancellationToken ct = default, string? algorithm = null)
     {
         var claims = new Dictionary<string, object>
         {
@@ -89,7 +90,7 @@ public sealed class TokenFactory(IdentityServerOptions options, ISigningKeyStore
             ["events"] = new Dictionary<string, object> { [BackChannelLogoutEvent] = new Dictionary<string, object>() },
         };
         if (sessionId is not null) claims["sid"] = sessionId;
-        return SignAsync(claims, "logout+jwt", now, now.AddMinutes(2), ct);
+        return SignAsync(claims, "logout+jwt", now, now.AddMinutes(2), ct, algorithm);
     }
 
     /// <summary>The <c>at_hash</c> for RS256, PS256 and ES256 (all SHA-256): base64url of the left-most 128 bits of SHA-256 of the ASCII token (OpenID Connect Core §3.1.3.6).</summary>

@@ -29,19 +29,20 @@ public sealed class SessionLogout(SignInManager<ApplicationUser> signIn, IGrantS
         if (session?.SessionId is not { } sid) return 0;
         logger.LogInformation("Signed out {SubjectId} (session ended)", session.SubjectId);
 
-        var targets = new List<(string ClientId, string Uri)>();
+        var targets = new List<Protocol.Clients.Client>();
         foreach (var clientId in await grants.ClientIdsForSessionAsync(sid, CancellationToken.None))
-            if (await clients.FindByClientIdAsync(clientId) is { Enabled: true, BackChannelLogoutUri: { } uri })
-                targets.Add((clientId, uri));
-        var results = await Task.WhenAll(targets.Select(t => NotifyAsync(t.ClientId, t.Uri, session.SubjectId, sid)));
+            if (await clients.FindByClientIdAsync(clientId) is { Enabled: true, BackChannelLogoutUri: not null } client)
+                targets.Add(client);
+        var results = await Task.WhenAll(targets.Select(c => NotifyAsync(c, session.SubjectId, sid)));
         return results.Count(ok => ok);
     }
 
-    private async Task<bool> NotifyAsync(string clientId, string uri, string subject, string sid)
+    private async Task<bool> NotifyAsync(Protocol.Clients.Client client, string subject, string sid)
     {
+        var (clientId, uri) = (client.ClientId, client.BackChannelLogoutUri!);
         try
         {
-            var token = await tokens.CreateLogoutTokenAsync(clientId, subject, sid, time.GetUtcNow());
+            var token = await tokens.CreateLogoutTokenAsync(clientId, subject, sid, time.GetUtcNow(), CancellationToken.None, client.IdTokenSignedResponseAlg);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
             using var response = await http.CreateClient(HttpClientName).PostAsync(uri,
                 new FormUrlEncodedContent(new Dictionary<string, string> { ["logout_token"] = token }), timeout.Token);

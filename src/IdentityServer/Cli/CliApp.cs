@@ -269,7 +269,7 @@ public static class CliApp
             foreach (var k in keys) o.WriteLine($"{k.Kid,-26} {k.Alg,-6} {k.State,-10} {k.CreatedAt:u}");
             return 0;
         }, ct));
-        var now = new Option<bool>("--now") { Description = "Activate the new key at once (after a key leak) instead of after the publish lead" };
+        var now = new Option<bool>("--now") { Description = "After a key leak: the new key signs at once and the old one is withdrawn (its tokens stop validating)" };
         var rotate = new Command("rotate", "Rotate the signing keys now: a successor is published and takes over after the publish lead (or --now).") { now, json };
         rotate.SetAction((p, ct) => WithScopeAsync(async sp =>
         {

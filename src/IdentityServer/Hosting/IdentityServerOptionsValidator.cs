@@ -47,6 +47,9 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
 
         foreach (var alg in o.Keys.Algorithms.Where(a => a is not ("RS256" or "PS256" or "ES256")))
             errors.Add($"IdentityServer:Keys:Algorithms has '{alg}'; supported are RS256, PS256, ES256.");
+        var longestSignedSeconds = Math.Max(86400L, Math.Max(o.Lifetimes.AccessTokenSeconds, o.Lifetimes.IdTokenSeconds));
+        if (o.Keys.RetiredPublishedDays * 86400L < longestSignedSeconds + 3600)
+            errors.Add("IdentityServer:Keys:RetiredPublishedDays must outlast the longest-lived signed token (access and ID token lifetimes, per-client up to 1 day) by an hour.");
         if (o.Keys.PublishLeadDays < 0 || o.Keys.RotationDays <= o.Keys.PublishLeadDays || o.Keys.RetiredPublishedDays < 2)
             errors.Add("IdentityServer:Keys: RotationDays must exceed PublishLeadDays (≥ 0), and RetiredPublishedDays must be at least 2 (longer than any token).");
 

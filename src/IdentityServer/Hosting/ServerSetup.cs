@@ -79,7 +79,8 @@ public static class ServerSetup
         services.AddScoped<IdentityServer.Protocol.Endpoints.Revocation.RevocationEndpoint>();
         services.AddScoped<IdentityServer.Protocol.Endpoints.EndSession.EndSessionValidator>();
         services.AddScoped<SessionLogout>();
-        services.AddHttpClient(SessionLogout.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10));
+        services.AddHttpClient(SessionLogout.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10))
+            .ConfigurePrimaryHttpMessageHandler(() => new HttpClientHandler { AllowAutoRedirect = false });
         services.AddScoped<AuthorizationCodeIssuer>();
         services.AddSingleton<InteractionTickets>();
         services.AddHttpContextAccessor();

@@ -5,16 +5,17 @@ using Microsoft.EntityFrameworkCore;
 namespace IdentityServer.Maintenance;
 
 /// <summary>What one cleanup run removed, per kind of artefact (rows).</summary>
-public sealed record CleanupReport(int AuthorizationCodes, int DeviceCodes, int RefreshTokens, int AccessTokens, int Grants, int Challenges)
+public sealed record CleanupReport(int AuthorizationCodes, int DeviceCodes, int RefreshTokens, int AccessTokens, int Grants, int Challenges, int SigningKeys = 0)
 {
     /// <summary>All rows removed.</summary>
-    public int Total => AuthorizationCodes + DeviceCodes + RefreshTokens + AccessTokens + Grants + Challenges;
+    public int Total => AuthorizationCodes + DeviceCodes + RefreshTokens + AccessTokens + Grants + Challenges + SigningKeys;
 }
 
 /// <summary>
 /// Removes what can no longer be used, once it is older than <see cref="CleanupOptions.RetentionSeconds"/>: authorization and
 /// device codes past expiry; refresh tokens past expiry (rotated ones stay until then, so reuse is still detected); access
-/// token records past expiry; grants past their absolute end or revoked; used WebAuthn challenges past expiry. Deletes in
+/// token records past expiry; grants past their absolute end or revoked; used WebAuthn challenges past expiry; signing keys that
+/// left JWKS (withdrawn, or retired for longer than <see cref="KeyOptions.RetiredPublishedDays"/>). Deletes in
 /// batches of <see cref="CleanupOptions.BatchSize"/> rows so no statement holds locks for long. Runs under the lease
 /// <c>cleanup</c>, so with several nodes one of them runs per interval.
 /// </summary>
@@ -39,6 +40,7 @@ public sealed class Cleanup(IServiceScopeFactory scopes, IdentityServerOptions o
 
     private async Task<CleanupReport> RunAsync(IdentityServerDbContext db, DateTimeOffset cutoff, CancellationToken ct)
     {
+        var keyCutoff = cutoff.AddDays(-options.Keys.RetiredPublishedDays);
         var batch = options.Cleanup.BatchSize;
         async Task<int> Drain(Func<int, Task<int>> deleteBatch)
         {
@@ -52,7 +54,10 @@ public sealed class Cleanup(IServiceScopeFactory scopes, IdentityServerOptions o
             await Drain(b => db.RefreshTokens.Where(x => x.ExpiresAt < cutoff).OrderBy(x => x.ExpiresAt).Take(b).ExecuteDeleteAsync(ct)),
             await Drain(b => db.AccessTokens.Where(x => x.ExpiresAt < cutoff).OrderBy(x => x.ExpiresAt).Take(b).ExecuteDeleteAsync(ct)),
             await Drain(b => db.Grants.Where(x => x.ExpiresAt < cutoff || (x.RevokedAt != null && x.RevokedAt < cutoff)).OrderBy(x => x.ExpiresAt).Take(b).ExecuteDeleteAsync(ct)),
-            await Drain(b => db.ConsumedChallenges.Where(x => x.ExpiresAt < cutoff).OrderBy(x => x.ExpiresAt).Take(b).ExecuteDeleteAsync(ct)));
+            await Drain(b => db.ConsumedChallenges.Where(x => x.ExpiresAt < cutoff).OrderBy(x => x.ExpiresAt).Take(b).ExecuteDeleteAsync(ct)),
+            // Keys no longer published (withdrawn, or retired longer than they stay in JWKS): their private parts go too.
+            await db.SigningKeys.Where(k => (k.WithdrawnAt != null && k.WithdrawnAt < cutoff) || (k.RetiredAt != null && k.RetiredAt < keyCutoff))
+                .ExecuteDeleteAsync(ct));
         logger.LogInformation("Cleanup removed {Total} rows: {Report}", report.Total, report);
         return report;
     }

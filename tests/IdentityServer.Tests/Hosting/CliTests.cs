@@ -175,12 +175,12 @@ public sealed class CliTests : IDisposable
         Assert.Equal("RS256", key.GetProperty("alg").GetString());
         Assert.Contains("active", (await Run("keys", "list")).Out);
 
-        // A forced rotation: the new key signs at once, the old one is retired but still listed.
+        // A forced rotation after a leak: the new key signs at once, the old one is withdrawn.
         var rotated = JsonDocument.Parse((await Run("keys", "rotate", "--now", "--json")).Out).RootElement.GetProperty("kids").EnumerateArray().Single().GetString();
         var after = JsonDocument.Parse((await Run("keys", "list", "--json")).Out).RootElement.EnumerateArray().ToList();
         Assert.Equal(2, after.Count);
         Assert.Equal("active", after.Single(k => k.GetProperty("kid").GetString() == rotated).GetProperty("state").GetString());
-        Assert.Equal("retired", after.Single(k => k.GetProperty("kid").GetString() != rotated).GetProperty("state").GetString());
+        Assert.Equal("withdrawn", after.Single(k => k.GetProperty("kid").GetString() != rotated).GetProperty("state").GetString());
     }
 
     private static async Task<List<IdentityServer.Data.Entities.AuditEventEntity>> AuditAsync(IdentityServerFactory server)

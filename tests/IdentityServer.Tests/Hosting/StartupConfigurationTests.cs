@@ -38,6 +38,8 @@ public sealed class StartupConfigurationTests
     [InlineData("IdentityServer:Lifetimes:AuthorizationCodeSeconds", "120", "AuthorizationCodeSeconds")]
     [InlineData("IdentityServer:Clients:0:RedirectUris:0", "javascript:alert(1)", "javascript")]
     [InlineData("IdentityServer:DeviceFlow:PollingIntervalSeconds", "0", "PollingIntervalSeconds")]
+    [InlineData("IdentityServer:Lifetimes:AccessTokenSeconds", "259200", "RetiredPublishedDays")]
+    [InlineData("IdentityServer:Keys:Algorithms:0", "HS256", "HS256")]
     [InlineData("IdentityServer:Passkeys:ServerDomain", "example.com", "must be the host of")]
     [InlineData("IdentityServer:Passkeys:AllowedOrigins:0", "https://localhost/login", "not an http(s) origin")]
     [InlineData("IdentityServer:Passkeys:AllowedOrigins:0", "https://127.0.0.1", "IP address")]

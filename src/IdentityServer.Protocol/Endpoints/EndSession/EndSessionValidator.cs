@@ -22,7 +22,7 @@ public sealed record EndSessionRequest(Client? Client, string? PostLogoutRedirec
 /// <c>invalid_request</c>, shown on a page (the OP never redirects to a URI it has not verified):
 /// <list type="number">
 /// <item><c>id_token_hint</c>, when given, is an ID token (header <c>typ</c> JWT, not an access token) signed by a published key of
-/// this issuer; it may have expired (§2)</item>
+/// this issuer; it may have expired (§2). One signed by a key no longer published counts as no hint (the person confirms).</item>
 /// <item><c>client_id</c>, when given, names a known, enabled client, the same as the hint's <c>aud</c> when both are given (§2)</item>
 /// <item><c>post_logout_redirect_uri</c> needs the client (from the hint or <c>client_id</c>) and must equal one of its registered
 /// post-logout URIs exactly (§3)</item>
@@ -39,16 +39,30 @@ public sealed class EndSessionValidator(IClientStore clients, ISigningKeyStore k
         string? hintAudience = null, hintSubject = null, hintSid = null;
         if (p["id_token_hint"] is { } hint)
         {
-            var result = await Handler.ValidateTokenAsync(hint, new TokenValidationParameters
+            async Task<TokenValidationResult> ValidateHintAsync() => await Handler.ValidateTokenAsync(hint, new TokenValidationParameters
             {
                 ValidIssuer = options.Issuer, ValidateAudience = false, ValidateLifetime = false,
                 IssuerSigningKeys = await keys.GetPublishedKeysAsync(ct), ValidTypes = ["JWT"],
             });
-            if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt || jwt.Audiences.Count() != 1)
+            var result = await ValidateHintAsync();
+            if (result.Exception is SecurityTokenSignatureKeyNotFoundException)
+            {
+                await keys.RefreshAsync(ct);
+                result = await ValidateHintAsync();
+            }
+            if (result.Exception is SecurityTokenSignatureKeyNotFoundException)
+            {
+                // Signed by a key that has left JWKS since (RPs keep ID tokens for long): proceed as without a hint,
+                // so the person is asked to confirm rather than left signed in.
+            }
+            else if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt || jwt.Audiences.Count() != 1)
                 return OAuthError.InvalidRequest("The id_token_hint is not an ID token issued by this server.");
-            hintAudience = jwt.Audiences.Single();
-            hintSubject = jwt.Subject;
-            hintSid = jwt.TryGetPayloadValue<string>("sid", out var sid) ? sid : null;
+            else
+            {
+                hintAudience = jwt.Audiences.Single();
+                hintSubject = jwt.Subject;
+                hintSid = jwt.TryGetPayloadValue<string>("sid", out var sid) ? sid : null;
+            }
         }
 
         var clientId = p["client_id"];

@@ -13,8 +13,8 @@ namespace IdentityServer.Pages.Connect;
 /// The end-session endpoint (OpenID Connect RP-Initiated Logout 1.0), GET or form POST from the relying party. After
 /// <see cref="EndSessionValidator"/>:
 /// <list type="bullet">
-/// <item>an <c>id_token_hint</c> for the signed-in person (same <c>sub</c>) ends the session at once (§2: the hint shows the RP
-/// acts for this person); otherwise, with a session, the person confirms on a page first (§3: the OP SHOULD ask)</item>
+/// <item>an <c>id_token_hint</c> from this session (same <c>sub</c> and <c>sid</c>) ends it at once (§2: the hint shows the RP acts
+/// for this person); otherwise, with a session, the person confirms on a page first (§3: the OP SHOULD ask)</item>
 /// <item>the session ends with back-channel notifications (<see cref="SessionLogout"/>); then the browser goes to the verified
 /// <c>post_logout_redirect_uri</c> with <c>state</c>, or sees a "signed out" page</item>
 /// </list>
@@ -48,7 +48,9 @@ public sealed class EndSessionModel(EndSessionValidator validator, SessionLogout
         }
         var request = validated.Value;
         var session = SessionClaims.FromPrincipal(User);
-        if (session is not null && request.HintSubject != session.SubjectId)
+        // Silent only for a hint from this very session: same person and, when the hint names one, the same sid. Any other ID
+        // token of the person (an old one, another RP's) could otherwise sign them out from a link on any page.
+        if (session is not null && (request.HintSubject != session.SubjectId || (request.HintSessionId is { } hintSid && hintSid != session.SessionId)))
         {
             ClientName = request.Client?.DisplayName ?? request.Client?.ClientId;
             Ticket = tickets.Seal(TicketKind, JsonSerializer.Serialize(new SealedRequest(request.PostLogoutRedirectUri, request.State)));

@@ -9,7 +9,7 @@ using static IdentityServer.Tests.Infrastructure.IdentityServerFactory;
 
 namespace IdentityServer.Tests.Conformance.Lifecycle;
 
-/// <summary>A server whose web client registers a back-channel logout URI served by a real listener on a loopback port.</summary>
+/// <summary>A server whose web client (ES256 ID tokens) registers a back-channel logout URI served by a real listener on a loopback port.</summary>
 public sealed class BackChannelFactory : IdentityServerFactory
 {
     private readonly HttpListener _listener = new();
@@ -38,6 +38,10 @@ public sealed class BackChannelFactory : IdentityServerFactory
             }
         });
         Settings["IdentityServer:Clients:0:BackChannelLogoutUri"] = prefix;
+        // The web client's ID tokens, and so its logout tokens (Back-Channel Logout §2.4), use ES256 here.
+        Settings["IdentityServer:Keys:Algorithms:0"] = "RS256";
+        Settings["IdentityServer:Keys:Algorithms:1"] = "ES256";
+        Settings["IdentityServer:Clients:0:IdTokenSignedResponseAlg"] = "ES256";
     }
 
     protected override void Dispose(bool disposing)
@@ -81,6 +85,8 @@ public sealed class EndSessionTests(BackChannelFactory factory) : IClassFixture<
         var logoutToken = await Tokens.ValidateAsync(form["logout_token"].ToString(), await Tokens.JwksAsync(d.Http), "logout+jwt");
         var id = new JsonWebToken(idToken);
         Assert.Equal(IdentityServerFactory.WebClient, logoutToken.Audiences.Single());
+        Assert.Equal("ES256", logoutToken.Alg);
+        Assert.Equal("ES256", new JsonWebToken(idToken).Alg);
         Assert.Equal(id.Subject, logoutToken.Subject);
         Assert.Equal(id.GetClaim("sid").Value, logoutToken.GetClaim("sid").Value);
         Assert.Contains("http://schemas.openid.net/event/backchannel-logout", logoutToken.GetClaim("events").Value);
@@ -126,6 +132,17 @@ public sealed class EndSessionTests(BackChannelFactory factory) : IClassFixture<
         }));
         Assert.Equal(WebPostLogout + "?state=st-2", confirmed.Headers.Location!.OriginalString);
         await AssertSignedOutAsync(d);
+    }
+
+    [Fact]
+    public async Task HintFromAnotherSessionOfTheSamePerson_AskedToConfirm()
+    {
+        var (_, otherSessionIdToken) = await SignedInAsync();
+        var (d, _) = await SignedInAsync();
+        var r = await d.Http.GetAsync(EndSessionUrl(new() { ["id_token_hint"] = otherSessionIdToken, ["post_logout_redirect_uri"] = WebPostLogout }));
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.NotNull(new HtmlParser().ParseDocument(await r.Content.ReadAsStringAsync()).QuerySelector("form[action='/connect/endsession/confirm']"));
+        await AssertSignedInAsync(d);
     }
 
     [Fact]

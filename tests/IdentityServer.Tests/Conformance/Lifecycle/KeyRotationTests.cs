@@ -84,15 +84,20 @@ public sealed class KeyRotationTests : IDisposable
     }
 
     [Fact]
-    public async Task ForcedRotation_Now_NewKeySignsAtOnce_OldStillValidates()
+    public async Task ForcedRotation_Now_NewKeySignsAtOnce_LeakedKeyWithdrawn()
     {
         var f = Server();
         var before = await ClientTokenAsync(f);
         var kids = await f.Services.GetRequiredService<ISigningKeyStore>().RotateAsync(immediately: true);
         var after = await ClientTokenAsync(f);
         Assert.Equal(kids.Single(), Kid(after));
-        Assert.NotEqual(Kid(before), Kid(after));
-        await Tokens.ValidateAsync(before, await Tokens.JwksAsync(f.CreateBrowser()), "at+jwt");
+        Assert.Equal([Kid(after)], await JwksKidsAsync(f));
+        // Tokens signed with the withdrawn key are no longer trusted, here either.
+        var introspection = await f.CreateBrowser().SendAsync(new HttpRequestMessage(HttpMethod.Post, "/connect/introspect")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = before, ["client_id"] = ServiceClient, ["client_secret"] = ServiceSecret }),
+        });
+        Assert.False((await Json.OkAsync(introspection)).GetProperty("active").GetBoolean());
     }
 
     [Fact]
