@@ -29,8 +29,8 @@ namespace IdentityServer.Data.Stores;
 public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtectionProvider dataProtection, IdentityServerOptions options,
     TimeProvider time, ILogger<DbSigningKeyStore> logger) : ISigningKeyStore
 {
-    /// <summary>How long loaded keys are trusted before the table is read again (5 minutes).</summary>
-    public static readonly TimeSpan RefreshInterval = TimeSpan.FromMinutes(5);
+    /// <summary>How long loaded keys are trusted before the table is read again (1 minute: a key withdrawn on another node or by the CLI stops being used within it).</summary>
+    public static readonly TimeSpan RefreshInterval = TimeSpan.FromMinutes(1);
 
     private const string Purpose = "IdentityServer.SigningKeys.v1";
     private const string LeaseName = "signing-keys";
