@@ -184,14 +184,9 @@ public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtecti
     private DateTimeOffset? RotationDue(SigningKeyEntity k) =>
         k.ActivatedAt?.AddDays(options.Keys.RotationDays - options.Keys.PublishLeadDays);
 
-    private enum KeyState { Published, Active, Retired, Gone }
-
+    /// <summary>The key's state, withdrawn counting as gone (neither signs nor validates).</summary>
     private KeyState State(SigningKeyEntity k, DateTimeOffset now) =>
-        k.WithdrawnAt is { } withdrawn && withdrawn <= now ? KeyState.Gone
-        : k.ActivatedAt is null || now < k.ActivatedAt ? (k.RetiredAt is { } r0 && r0 <= k.ActivatedAt ? KeyState.Gone : KeyState.Published)
-        : k.RetiredAt is not { } retired || now < retired ? KeyState.Active
-        : now < retired.AddDays(options.Keys.RetiredPublishedDays) ? KeyState.Retired
-        : KeyState.Gone;
+        KeyStates.Of(k, now, options.Keys.RetiredPublishedDays) switch { KeyState.Withdrawn => KeyState.Gone, var state => state };
 
     private async Task WithLeaseAsync(IdentityServerDbContext db, DateTimeOffset now, Func<Task> work, CancellationToken ct)
     {
@@ -261,4 +256,31 @@ public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtecti
             PublicJwk = JsonSerializer.Serialize(jwk), CreatedAt = now, ActivatedAt = activateAt,
         };
     }
+}
+
+/// <summary>Where a signing key stands at a moment; see <see cref="KeyStates.Of"/>.</summary>
+public enum KeyState
+{
+    /// <summary>In JWKS, not yet signing.</summary>
+    Published,
+    /// <summary>Signing (and in JWKS).</summary>
+    Active,
+    /// <summary>No longer signing, still in JWKS so the tokens it signed validate.</summary>
+    Retired,
+    /// <summary>Out of JWKS: retired long enough ago.</summary>
+    Gone,
+    /// <summary>Out of JWKS at once: withdrawn as compromised, or a scheduled successor that a forced rotation replaced.</summary>
+    Withdrawn,
+}
+
+/// <summary>The state of a signing key, from its times alone, so every node and every tool agrees.</summary>
+public static class KeyStates
+{
+    /// <summary>The state of <paramref name="k"/> at <paramref name="now"/>, retired keys staying published <paramref name="retiredPublishedDays"/>.</summary>
+    public static KeyState Of(SigningKeyEntity k, DateTimeOffset now, int retiredPublishedDays) =>
+        k.WithdrawnAt is { } withdrawn && withdrawn <= now ? KeyState.Withdrawn
+        : k.ActivatedAt is null || now < k.ActivatedAt ? (k.RetiredAt is { } r0 && r0 <= k.ActivatedAt ? KeyState.Withdrawn : KeyState.Published)
+        : k.RetiredAt is not { } retired || now < retired ? KeyState.Active
+        : now < retired.AddDays(retiredPublishedDays) ? KeyState.Retired
+        : KeyState.Gone;
 }

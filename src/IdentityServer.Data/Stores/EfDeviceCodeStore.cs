@@ -29,8 +29,7 @@ public sealed class EfDeviceCodeStore(IdentityServerDbContext db) : IDeviceCodeS
         }
         catch (DbUpdateException)
         {
-            db.ChangeTracker.Clear();
-            if (await db.DeviceCodes.AnyAsync(x => x.UserCodeHash == r.UserCodeHash, ct)) return false;
+            if (await db.DeviceCodes.AsNoTracking().AnyAsync(x => x.UserCodeHash == r.UserCodeHash, ct)) return false;
             throw;
         }
         finally

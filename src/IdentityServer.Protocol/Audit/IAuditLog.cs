@@ -56,4 +56,5 @@ public static class AuditEvents
     public const string UserTwoFactorReset = "user.two_factor_reset";
     public const string UserPasskeysRemoved = "user.passkeys_removed";
     public const string UserRolesChanged = "user.roles_changed";
+    public const string KeysRotated = "key.rotated";
 }

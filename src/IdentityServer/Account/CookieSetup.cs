@@ -41,19 +41,19 @@ public sealed class CookieSetup(IdentityServerOptions options) :
             o.ExpireTimeSpan = TimeSpan.FromHours(8);
             o.SlidingExpiration = true;
             // The admin UI's two refusals, logged as what they are: not signed in (401) and signed in without the role (403).
+            var toLogin = o.Events.OnRedirectToLogin;
+            var toAccessDenied = o.Events.OnRedirectToAccessDenied;
             o.Events.OnRedirectToLogin = context =>
             {
                 if (context.Request.Path.StartsWithSegments("/admin"))
                     Logger(context.HttpContext).LogWarning("Admin UI: not signed in (401) for {Path}", context.Request.Path);
-                context.Response.Redirect(context.RedirectUri);
-                return Task.CompletedTask;
+                return toLogin(context);
             };
             o.Events.OnRedirectToAccessDenied = context =>
             {
                 if (context.Request.Path.StartsWithSegments("/admin"))
                     Logger(context.HttpContext).LogWarning("Admin UI: signed in without the admin role (403) for {Path}", context.Request.Path);
-                context.Response.Redirect(context.RedirectUri);
-                return Task.CompletedTask;
+                return toAccessDenied(context);
             };
         }
         else if (name == IdentityConstants.ExternalScheme) o.Cookie.Name = Prefix + "idsrv.external";

@@ -156,8 +156,6 @@ public sealed class Passkeys(SignInManager<ApplicationUser> signIn, UserManager<
             // Only this row: the context is shared with Identity's user store, whose tracked user must stay.
             entry.State = EntityState.Detached;
         }
-        // Rows whose ceremonies can no longer be completed are of no use; drop them as we go (indexed on ExpiresAt).
-        await db.ConsumedChallenges.Where(c => c.ExpiresAt < now).ExecuteDeleteAsync();
         return true;
     }
 

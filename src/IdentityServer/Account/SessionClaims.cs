@@ -41,6 +41,9 @@ public static class SessionClaims
         return new EndUserSession(sub, at, amr, principal.FindFirstValue(SessionId));
     }
 
+    /// <summary>True when the principal's session used a second factor or a passkey (<c>amr</c> contains <c>mfa</c>, RFC 8176).</summary>
+    public static bool HasMfa(ClaimsPrincipal principal) => principal.HasClaim(Amr, AuthorizeInteraction.Mfa);
+
     /// <summary>This session's own claims (<c>auth_time</c>, <c>sid</c>, <c>amr</c>) from a signed-in principal, to sign the same session in again.</summary>
     public static IReadOnlyList<Claim> Carry(ClaimsPrincipal principal) =>
         principal.Claims.Where(c => c.Type is AuthTime or SessionId or Amr).Select(c => new Claim(c.Type, c.Value, c.ValueType)).ToArray();

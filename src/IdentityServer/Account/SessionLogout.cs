@@ -53,8 +53,9 @@ public sealed class SessionLogout(SignInManager<ApplicationUser> signIn, IGrantS
             }
             logger.LogWarning("Back-channel logout to {ClientId} answered {Status}", clientId, (int)response.StatusCode);
         }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException)
+        catch (Exception e)
         {
+            // Best effort (§2.8): whatever goes wrong with one client, the logout itself and the other clients go on.
             logger.LogWarning("Back-channel logout to {ClientId} failed: {Reason}", clientId, e.Message);
         }
         return false;

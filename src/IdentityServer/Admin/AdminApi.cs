@@ -202,11 +202,7 @@ public sealed record SigningKeyView(
 {
     /// <summary>The view of a stored key at <paramref name="now"/>: published before <c>activated_at</c>, active until <c>retired_at</c>, then retired while still published, then gone.</summary>
     public static SigningKeyView From(Data.Entities.SigningKeyEntity k, DateTimeOffset now, int retiredPublishedDays) => new(k.Id, k.Algorithm,
-        k.WithdrawnAt is { } w && w <= now ? "withdrawn"
-        : k.ActivatedAt is null || now < k.ActivatedAt ? (k.RetiredAt is { } r && r <= k.ActivatedAt ? "withdrawn" : "published")
-        : k.RetiredAt is not { } retired || now < retired ? "active"
-        : now < retired.AddDays(retiredPublishedDays) ? "retired" : "gone",
-        k.CreatedAt, k.ActivatedAt, k.RetiredAt);
+        Data.Stores.KeyStates.Of(k, now, retiredPublishedDays).ToString().ToLowerInvariant(), k.CreatedAt, k.ActivatedAt, k.RetiredAt);
 
     /// <summary>All stored keys as seen now, oldest first.</summary>
     public static async Task<List<SigningKeyView>> ListAsync(IdentityServerDbContext db, Protocol.Options.IdentityServerOptions options, TimeProvider time, CancellationToken ct)

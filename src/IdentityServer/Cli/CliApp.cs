@@ -274,6 +274,9 @@ public static class CliApp
         rotate.SetAction((p, ct) => WithScopeAsync(async sp =>
         {
             var kids = await sp.GetRequiredService<Protocol.Keys.ISigningKeyStore>().RotateAsync(p.GetValue(now), ct);
+            var actor = AdminActor.CommandLine;
+            await sp.GetRequiredService<Protocol.Audit.IAuditLog>().RecordAsync(new Protocol.Audit.AuditEntry(Protocol.Audit.AuditEvents.KeysRotated,
+                actor.Type, actor.Id, "key", string.Join(",", kids), p.GetValue(now) ? "immediately; previous key withdrawn" : "after the publish lead"), CancellationToken.None);
             o.WriteLine(p.GetValue(json) ? JsonSerializer.Serialize(new { kids }, Json) : $"New signing key(s): {string.Join(", ", kids)}.");
             return 0;
         }, ct));

@@ -181,6 +181,10 @@ public sealed class CliTests : IDisposable
         Assert.Equal(2, after.Count);
         Assert.Equal("active", after.Single(k => k.GetProperty("kid").GetString() == rotated).GetProperty("state").GetString());
         Assert.Equal("withdrawn", after.Single(k => k.GetProperty("kid").GetString() != rotated).GetProperty("state").GetString());
+        using var reader = new IdentityServerFactory { DatabasePath = _db, OwnsDatabase = false };
+        var audit = Assert.Single(await AuditAsync(reader), a => a.Event == "key.rotated");
+        Assert.Equal("cli", audit.ActorType);
+        Assert.Equal(rotated, audit.SubjectId);
     }
 
     private static async Task<List<IdentityServer.Data.Entities.AuditEventEntity>> AuditAsync(IdentityServerFactory server)

@@ -3,7 +3,6 @@ using IdentityServer.Account;
 using IdentityServer.Data.Entities;
 using Microsoft.AspNetCore.Identity;
 using IdentityServer.Admin;
-using IdentityServer.Protocol.Endpoints.Authorize;
 using IdentityServer.Protocol.Options;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Filters;
@@ -48,7 +47,7 @@ public abstract class AdminPageModel : PageModel
             context.Result = new RedirectResult("/account/access-denied");
             return;
         }
-        if (!SkipsMfaCheck && MfaRequired(HttpContext) && SessionClaims.FromPrincipal(User)?.Amr.Contains(AuthorizeInteraction.Mfa) != true)
+        if (!SkipsMfaCheck && MfaRequired(HttpContext) && !SessionClaims.HasMfa(User))
         {
             HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("IdentityServer.Admin")
                 .LogWarning("Admin UI: {UserId} signed in without a second factor (403)", User.FindFirstValue(ClaimTypes.NameIdentifier));

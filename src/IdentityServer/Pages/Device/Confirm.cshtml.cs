@@ -1,7 +1,6 @@
 using IdentityServer.Account;
 using IdentityServer.Device;
 using IdentityServer.Http;
-using IdentityServer.Protocol.Endpoints.Authorize;
 using IdentityServer.Protocol.Endpoints.Device;
 using IdentityServer.Protocol.Grants;
 using IdentityServer.Protocol.Stores;
@@ -63,7 +62,7 @@ public sealed class ConfirmModel(DeviceVerification verification, InteractionTic
     /// </summary>
     private bool NeedsStepUp(DeviceVerificationLookup lookup)
     {
-        if (lookup.Client is not { RequireMfa: true } || SessionClaims.FromPrincipal(User)?.Amr.Contains(AuthorizeInteraction.Mfa) == true) return false;
+        if (lookup.Client is not { RequireMfa: true } || SessionClaims.HasMfa(User)) return false;
         Outcome = ("Two-step verification required", $"{lookup.Client.DisplayName ?? lookup.Client.ClientId} requires you to sign in with two-step verification or a passkey.");
         StepUpUrl = QueryHelpers.AddQueryString("/account/login", "ReturnUrl", Request.Path + Request.QueryString);
         return true;

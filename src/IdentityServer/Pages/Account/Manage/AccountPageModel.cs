@@ -35,7 +35,7 @@ public abstract class AccountPageModel(UserManager<ApplicationUser> users, SignI
     protected async Task<bool> NeedsStepUpAsync(ApplicationUser user)
     {
         var hasFactor = await users.GetTwoFactorEnabledAsync(user) || (await users.GetPasskeysAsync(user)).Count > 0;
-        if (!hasFactor || SessionClaims.FromPrincipal(User)?.Amr.Contains(Protocol.Endpoints.Authorize.AuthorizeInteraction.Mfa) == true) return false;
+        if (!hasFactor || SessionClaims.HasMfa(User)) return false;
         StepUpUrl = Microsoft.AspNetCore.WebUtilities.QueryHelpers.AddQueryString("/account/login", "ReturnUrl", Request.Path.Value ?? "/account");
         return true;
     }
