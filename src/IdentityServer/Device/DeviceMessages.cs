@@ -14,6 +14,7 @@ public static class DeviceMessages
         DeviceVerificationState.AlreadyUsed => ("This code has already been used", "Each code works once. If your device is not signed in yet, start again on it to get a new code."),
         DeviceVerificationState.ClientUnavailable => ("This application is not available", "The application that showed you this code is no longer allowed to sign in here."),
         DeviceVerificationState.Unknown => ("Code not recognised", "Check the code shown on your device and enter it again."),
+        DeviceVerificationState.MfaRequired => ("Two-step verification required", "This application requires you to sign in with two-step verification or a passkey."),
         _ => ("", ""),
     };
 }

@@ -23,6 +23,8 @@ public enum DeviceVerificationState
     Denied,
     /// <summary>The client that asked is gone or disabled.</summary>
     ClientUnavailable,
+    /// <summary>The client requires multi-factor authentication and the approving session has none (<c>amr</c> without <c>mfa</c>); nothing was decided.</summary>
+    MfaRequired,
 }
 
 /// <summary>A device authorization as the verification page sees it; <see cref="Record"/> and <see cref="Client"/> are set unless <see cref="State"/> is <see cref="DeviceVerificationState.Unknown"/>.</summary>
@@ -47,11 +49,16 @@ public sealed class DeviceVerification(IDeviceCodeStore store, IClientStore clie
     public async Task<DeviceVerificationLookup> FindByIdAsync(string id, CancellationToken ct = default) =>
         await ClassifyAsync(await store.FindByIdAsync(id, ct), ct);
 
-    /// <summary>Approves for <paramref name="session"/>'s end-user; on a lost race or a change since the lookup, the current state.</summary>
+    /// <summary>
+    /// Approves for <paramref name="session"/>'s end-user; <see cref="DeviceVerificationState.MfaRequired"/> when the client demands a
+    /// second factor the session lacks; on a lost race or a change since the lookup, the current state.
+    /// </summary>
     public async Task<DeviceVerificationLookup> ApproveAsync(string id, EndUserSession session, CancellationToken ct = default)
     {
         var current = await FindByIdAsync(id, ct);
         if (current.State != DeviceVerificationState.Pending) return current;
+        // The same rule as at the authorization endpoint (AuthorizeInteraction): such a client gets tokens only after a second factor.
+        if (current.Client!.RequireMfa && !session.Amr.Contains(AuthorizeInteraction.Mfa)) return current with { State = DeviceVerificationState.MfaRequired };
         var approval = new DeviceApproval(session.SubjectId, session.AuthTime, session.Amr);
         if (!await store.TryApproveAsync(id, approval, time.GetUtcNow(), ct)) return await FindByIdAsync(id, ct);
         logger.LogInformation("Device authorization {DeviceAuthorizationId} for {ClientId} approved by {SubjectId}", id, current.Record!.ClientId, session.SubjectId);

@@ -48,17 +48,18 @@ public sealed class ConfirmModel(DeviceVerification verification, InteractionTic
         if (OpenTicket() is not var (id, _)) return Page();
         var session = SessionClaims.FromPrincipal(User);
         if (session is null || await users.FindActiveAsync(session.SubjectId, HttpContext.RequestAborted) is null) return Challenge();
-        if (decision == "approve" && NeedsStepUp(await verification.FindByIdAsync(id, HttpContext.RequestAborted))) return Page();
         var result = decision == "approve"
             ? await verification.ApproveAsync(id, session, HttpContext.RequestAborted)
             : await verification.DenyAsync(id, session.SubjectId, HttpContext.RequestAborted);
+        if (result.State == DeviceVerificationState.MfaRequired && NeedsStepUp(result)) return Page();
         Outcome = DeviceMessages.For(result.State);
         return Page();
     }
 
     /// <summary>
     /// True (with <see cref="Outcome"/> and <see cref="StepUpUrl"/> set) when the client requires multi-factor authentication and
-    /// this session's <c>amr</c> has no <c>mfa</c>: the person must sign in again with a second factor or a passkey first.
+    /// this session's <c>amr</c> has no <c>mfa</c>: the person must sign in again with a second factor or a passkey first. The page
+    /// checks it to show the step-up before the buttons; <see cref="DeviceVerification.ApproveAsync"/> enforces it.
     /// </summary>
     private bool NeedsStepUp(DeviceVerificationLookup lookup)
     {

@@ -316,6 +316,20 @@ public sealed class TotpTests(IdentityServerFactory factory) : IClassFixture<Ide
         Assert.DoesNotContain("value=\"approve\"", page.Html);
         Assert.Contains("/account/login?ReturnUrl=", page.Html);
 
+        // A hand-made POST (the page offered no button) is refused below the page too.
+        var sneaky = factory.CreateBrowser();
+        var entered = await DeviceDriver.EnterCodeAsync(sneaky, start.Str("user_code"));
+        var confirmUrl = entered.Headers.Location!.OriginalString;
+        await new OidcDriver(sneaky).SubmitLoginAsync(passwordOnly, AccountDriver.Password);
+        var token = await OidcDriver.AntiforgeryTokenAsync(await sneaky.GetAsync("/account"));
+        var ticket = Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(confirmUrl[confirmUrl.IndexOf('?')..])["ticket"].ToString();
+        var post = await sneaky.PostAsync(confirmUrl, new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["Ticket"] = ticket, ["decision"] = "approve", ["__RequestVerificationToken"] = token,
+        }));
+        Assert.Equal("Two-step verification required", DeviceDriver.Heading(await post.Content.ReadAsStringAsync()));
+        await Json.ErrorAsync(await new DeviceDriver(factory).PollAsync(start.Str("device_code"), MfaDeviceClient, null), HttpStatusCode.BadRequest, "authorization_pending");
+
         var (name, key, _) = await EnrolledUserAsync();
         var browser = await _a.PasswordStepAsync(name, true);
         await AccountDriver.SecondStepAsync(browser, _a.CodeNow(key));
