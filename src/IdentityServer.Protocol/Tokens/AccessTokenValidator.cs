@@ -20,30 +20,21 @@ namespace IdentityServer.Protocol.Tokens;
 /// </summary>
 public sealed class AccessTokenValidator(IdentityServerOptions options, ISigningKeyStore keys, IGrantStore grants, TimeProvider time)
 {
-    private static readonly JsonWebTokenHandler Handler = new();
-
     /// <summary>The validated token, or <c>invalid_token</c>.</summary>
     /// <param name="audience">The audience the caller serves; default: the issuer.</param>
     /// <param name="anyAudience">True to accept every audience (introspection answers for any resource server).</param>
     public async Task<OAuthResult<JsonWebToken>> ValidateAsync(string accessToken, string? audience = null, CancellationToken ct = default, bool anyAudience = false)
     {
-        async Task<TokenValidationResult> ValidateWithKeysAsync() => await Handler.ValidateTokenAsync(accessToken, new TokenValidationParameters
+        var result = await SelfIssuedJwt.ValidateAsync(accessToken, keys, published => new TokenValidationParameters
         {
             ValidIssuer = options.Issuer,
             ValidAudience = audience ?? options.Issuer,
             ValidateAudience = !anyAudience,
-            IssuerSigningKeys = await keys.GetPublishedKeysAsync(ct),
+            IssuerSigningKeys = published,
             ValidTypes = [TokenFactory.AccessTokenType],
             ValidateLifetime = false, // checked below against the injected clock
             RequireExpirationTime = true,
-        });
-        var result = await ValidateWithKeysAsync();
-        if (result.Exception is SecurityTokenSignatureKeyNotFoundException)
-        {
-            // A kid this node has not loaded yet (another node rotated moments ago): read the keys again, once.
-            await keys.RefreshAsync(ct);
-            result = await ValidateWithKeysAsync();
-        }
+        }, ct);
         if (!result.IsValid || result.SecurityToken is not JsonWebToken jwt)
             return OAuthError.InvalidToken("The access token is invalid.");
         if (jwt.ValidTo <= time.GetUtcNow().UtcDateTime)

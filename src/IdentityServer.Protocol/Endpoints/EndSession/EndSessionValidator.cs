@@ -4,6 +4,7 @@ using IdentityServer.Protocol.Keys;
 using IdentityServer.Protocol.Options;
 using IdentityServer.Protocol.Requests;
 using IdentityServer.Protocol.Stores;
+using IdentityServer.Protocol.Tokens;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
@@ -31,25 +32,16 @@ public sealed record EndSessionRequest(Client? Client, string? PostLogoutRedirec
 /// </summary>
 public sealed class EndSessionValidator(IClientStore clients, ISigningKeyStore keys, IdentityServerOptions options)
 {
-    private static readonly JsonWebTokenHandler Handler = new();
-
     /// <summary>The validated request, or the error for the page.</summary>
     public async Task<OAuthResult<EndSessionRequest>> ValidateAsync(OAuthParameters p, CancellationToken ct = default)
     {
         string? hintAudience = null, hintSubject = null, hintSid = null;
         if (p["id_token_hint"] is { } hint)
         {
-            async Task<TokenValidationResult> ValidateHintAsync() => await Handler.ValidateTokenAsync(hint, new TokenValidationParameters
+            var result = await SelfIssuedJwt.ValidateAsync(hint, keys, published => new TokenValidationParameters
             {
-                ValidIssuer = options.Issuer, ValidateAudience = false, ValidateLifetime = false,
-                IssuerSigningKeys = await keys.GetPublishedKeysAsync(ct), ValidTypes = ["JWT"],
-            });
-            var result = await ValidateHintAsync();
-            if (result.Exception is SecurityTokenSignatureKeyNotFoundException)
-            {
-                await keys.RefreshAsync(ct);
-                result = await ValidateHintAsync();
-            }
+                ValidIssuer = options.Issuer, ValidateAudience = false, ValidateLifetime = false, IssuerSigningKeys = published, ValidTypes = ["JWT"],
+            }, ct);
             if (result.Exception is SecurityTokenSignatureKeyNotFoundException)
             {
                 // Signed by a key that has left JWKS since (RPs keep ID tokens for long): proceed as without a hint,
