@@ -27,6 +27,10 @@ public sealed class AdminApiAuthorization(AccessTokenValidator validator, UserMa
 
     private const string ActorKey = "idsrv.admin.actor";
 
+    /// <summary>True when <paramref name="user"/> exists, is not locked out and has role <see cref="AdminRole"/>: the test every admin request passes, UI and API alike.</summary>
+    public static async Task<bool> IsActiveAdminAsync(UserManager<ApplicationUser> users, ApplicationUser? user) =>
+        user is not null && !await users.IsLockedOutAsync(user) && await users.IsInRoleAsync(user, AdminRole);
+
     /// <summary>The authenticated caller of this request (set by the filter).</summary>
     public static AdminActor Actor(HttpContext http) => (AdminActor)http.Items[ActorKey]!;
 
@@ -70,7 +74,7 @@ public sealed class AdminApiAuthorization(AccessTokenValidator validator, UserMa
         else
         {
             var user = await users.FindByIdAsync(jwt.Subject);
-            if (user is null || await users.IsLockedOutAsync(user) || !await users.IsInRoleAsync(user, AdminRole))
+            if (!await IsActiveAdminAsync(users, user))
             {
                 logger.LogWarning("Admin API authorization failed for {Subject}: not an active admin", jwt.Subject);
                 return AdminProblems.Forbidden("The signed-in user is not an administrator.");
@@ -81,7 +85,7 @@ public sealed class AdminApiAuthorization(AccessTokenValidator validator, UserMa
                 logger.LogWarning("Admin API authorization failed for {Subject}: signed in without a second factor", jwt.Subject);
                 return AdminProblems.Forbidden("Administration requires a sign-in with a second factor or a passkey.");
             }
-            actor = new AdminActor("user", user.Id);
+            actor = new AdminActor("user", user!.Id);
         }
         http.Items[ActorKey] = actor;
         return await next(context);

@@ -40,7 +40,7 @@ public abstract class AdminPageModel : PageModel
         // so a demoted, locked or deleted admin loses the admin UI with their next request.
         var users = HttpContext.RequestServices.GetRequiredService<UserManager<ApplicationUser>>();
         var me = await users.GetUserAsync(User);
-        if (me is null || await users.IsLockedOutAsync(me) || !await users.IsInRoleAsync(me, AdminApiAuthorization.AdminRole))
+        if (!await AdminApiAuthorization.IsActiveAdminAsync(users, me))
         {
             HttpContext.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("IdentityServer.Admin")
                 .LogWarning("Admin UI: {UserId} is no longer an active admin (403)", User.FindFirstValue(ClaimTypes.NameIdentifier));
