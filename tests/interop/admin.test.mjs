@@ -10,7 +10,7 @@ import * as client from 'openid-client';
 import * as OTPAuth from 'otpauth';
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM_ARGS, CHROMIUM_PATH, discover } from './helpers.mjs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, describeBrowser, discover } from './helpers.mjs';
 import { startServer } from './server.mjs';
 
 describe('admin UI in Chromium against a real IdentityServer', () => {
@@ -79,11 +79,7 @@ describe('admin UI in Chromium against a real IdentityServer', () => {
       assert.match(await page.locator('#audit-list').innerText(), /ui-service/);
       assert.doesNotMatch(await page.content(), new RegExp(secret), 'the secret appears nowhere after creation');
     } catch (err) {
-      if (!page.isClosed()) {
-        const text = await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '(no body)');
-        err.message += `\n  browser at: ${page.url()}\n  page text: ${text.slice(0, 800)}`;
-      }
-      throw err;
+      throw await describeBrowser(err, page);
     }
   }, { timeout: 90_000 });
 });

@@ -10,7 +10,7 @@ import * as jose from 'jose';
 import * as client from 'openid-client';
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM_ARGS, CHROMIUM_PATH, audiences, discover } from './helpers.mjs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, audiences, describeBrowser, discover } from './helpers.mjs';
 import { startServer } from './server.mjs';
 
 /**
@@ -40,11 +40,7 @@ async function approveInBrowser({ deviceResponse, user, clientName, decision }) 
     await page.getByRole('button', { name: decision, exact: true }).click();
     return (await page.locator('h1').innerText()).trim();
   } catch (err) {
-    if (page && !page.isClosed()) {
-      const text = await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '(no body)');
-      err.message += `\n  browser at: ${page.url()}\n  page text: ${text.slice(0, 1_000)}`;
-    }
-    throw err;
+    throw await describeBrowser(err, page);
   } finally {
     await browser.close();
   }

@@ -55,3 +55,15 @@ export async function oauthErrorOf(promise) {
   }
   throw failure;
 }
+
+/**
+ * Adds where the browser was to a failed test's error: the page URL and the start of its text, then `extra`.
+ * Returns the error, for `throw await describeBrowser(err, page)`.
+ */
+export async function describeBrowser(err, page, extra = '') {
+  if (page && !page.isClosed()) {
+    const text = await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '(no body)');
+    err.message += `\n  browser at: ${page.url()}\n  page text: ${text.slice(0, 1_000)}${extra}`;
+  }
+  return err;
+}

@@ -14,7 +14,7 @@ import * as client from 'openid-client';
 import { chromium } from 'playwright-core';
 
 import {
-  CHROMIUM_ARGS, CHROMIUM_PATH, audiences, discover, oauthErrorOf,
+  CHROMIUM_ARGS, CHROMIUM_PATH, audiences, describeBrowser, discover, oauthErrorOf,
 } from './helpers.mjs';
 import { startCallbackListener, startServer } from './server.mjs';
 
@@ -55,12 +55,7 @@ async function signInAndConsent({ authorizationUrl, callbacks, user, decision = 
       throw new Error('the browser never reached the redirect_uri', { cause: err });
     }
   } catch (err) {
-    // Say where the browser was stuck: the page URL and the start of its text.
-    if (page && !page.isClosed()) {
-      const text = await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '(no body)');
-      err.message += `\n  browser at: ${page.url()}\n  page text: ${text.slice(0, 1_000)}`;
-    }
-    throw err;
+    throw await describeBrowser(err, page);
   } finally {
     await browser.close();
   }

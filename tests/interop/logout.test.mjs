@@ -11,7 +11,7 @@ import * as jose from 'jose';
 import * as client from 'openid-client';
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM_ARGS, CHROMIUM_PATH, discover } from './helpers.mjs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, describeBrowser, discover } from './helpers.mjs';
 import { startCallbackListener, startServer } from './server.mjs';
 
 /** A relying party's back-channel logout endpoint: records each logout_token POSTed to /backchannel. */
@@ -106,11 +106,7 @@ describe('logout in Chromium against a real IdentityServer', () => {
       await page.goto(authorizationUrl.href);
       await page.locator('input[name="Input.Password"]').waitFor();
     } catch (err) {
-      if (!page.isClosed()) {
-        const text = await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '(no body)');
-        err.message += `\n  browser at: ${page.url()}\n  page text: ${text.slice(0, 800)}`;
-      }
-      throw err;
+      throw await describeBrowser(err, page);
     }
   }, { timeout: 90_000 });
 });

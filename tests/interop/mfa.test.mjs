@@ -11,7 +11,7 @@ import * as client from 'openid-client';
 import * as OTPAuth from 'otpauth';
 import { chromium } from 'playwright-core';
 
-import { CHROMIUM_ARGS, CHROMIUM_PATH, discover } from './helpers.mjs';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, describeBrowser, discover } from './helpers.mjs';
 import { startCallbackListener, startServer } from './server.mjs';
 
 describe('two-step sign-in and passkeys in Chromium against a real IdentityServer', () => {
@@ -67,13 +67,9 @@ describe('two-step sign-in and passkeys in Chromium against a real IdentityServe
     try {
       return await action();
     } catch (err) {
-      if (!page.isClosed()) {
-        const text = await page.locator('body').innerText({ timeout: 2_000 }).catch(() => '(no body)');
-        const lines = server.output().split('\n');
-        const serverLog = lines.flatMap((l, i) => (/^(warn|fail)/.test(l) ? [l, lines[i + 1]] : [])).slice(-16).join('\n    ');
-        err.message += `\n  browser at: ${page.url()}\n  page text: ${text.slice(0, 800)}\n  server warnings:\n    ${serverLog}`;
-      }
-      throw err;
+      const lines = server.output().split('\n');
+      const serverLog = lines.flatMap((l, i) => (/^(warn|fail)/.test(l) ? [l, lines[i + 1]] : [])).slice(-16).join('\n    ');
+      throw await describeBrowser(err, page, `\n  server warnings:\n    ${serverLog}`);
     }
   }
 
