@@ -303,17 +303,12 @@ public sealed class AdminApiTests(IdentityServerFactory factory) : IClassFixture
         var passkeyUser = await a.CreateUserAsync("stolen-key");
         var authenticator = new SoftwareAuthenticator("localhost");
         var browser = new CookieJarBrowser(factory);
-        await browser.PostAsync("/account/login", new() { ["Input.UserName"] = passkeyUser, ["Input.Password"] = AccountDriver.Password }, await browser.TokenAsync("/account/login"));
-        var token = await browser.TokenAsync("/account/passkeys");
-        var options = await (await browser.PostAsync("/account/passkeys?handler=CreationOptions", new(), token)).Content.ReadAsStringAsync();
-        await browser.PostAsync("/account/passkeys?handler=Add", new() { ["Name"] = "k", ["credential"] = authenticator.Register(options, Issuer) }, token);
+        await browser.PasswordSignInAsync(passkeyUser, AccountDriver.Password);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.AddPasskeyAsync(authenticator, "k")).StatusCode);
         Assert.Equal(1, (await Json.OkAsync(await SendAsync("GET", $"/admin/api/users/{passkeyUser}", null, bot))).GetProperty("passkeys").GetInt32());
 
         Assert.Equal(0, (await Json.OkAsync(await SendAsync("DELETE", $"/admin/api/users/{passkeyUser}/passkeys", null, bot))).GetProperty("passkeys").GetInt32());
-        var signIn = new CookieJarBrowser(factory);
-        var loginToken = await signIn.TokenAsync("/account/login");
-        var request = await (await signIn.PostAsync("/account/login?handler=PasskeyOptions", new(), loginToken)).Content.ReadAsStringAsync();
-        var r = await signIn.PostAsync("/account/login?handler=Passkey", new() { ["credential"] = authenticator.Assert(request, Issuer) }, loginToken);
+        var r = await new CookieJarBrowser(factory).PasskeySignInAsync(authenticator);
         Assert.Equal(HttpStatusCode.OK, r.StatusCode); // the login page again, with the error
     }
 

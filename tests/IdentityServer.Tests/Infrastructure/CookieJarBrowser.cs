@@ -43,6 +43,26 @@ public sealed class CookieJarBrowser(IdentityServerFactory factory)
         return SendAsync(request, cookies);
     }
 
+    /// <summary>Submits the login form with a password; 302 on success.</summary>
+    public async Task<HttpResponseMessage> PasswordSignInAsync(string userName, string password) =>
+        await PostAsync("/account/login", new() { ["Input.UserName"] = userName, ["Input.Password"] = password }, await TokenAsync("/account/login"));
+
+    /// <summary>Adds a passkey named <paramref name="name"/> on the account page, <paramref name="authenticator"/> answering as from <paramref name="origin"/>; 302 on success.</summary>
+    public async Task<HttpResponseMessage> AddPasskeyAsync(SoftwareAuthenticator authenticator, string name, string origin = IdentityServerFactory.Issuer)
+    {
+        var token = await TokenAsync("/account/passkeys");
+        var options = await (await PostAsync("/account/passkeys?handler=CreationOptions", new(), token)).Content.ReadAsStringAsync();
+        return await PostAsync("/account/passkeys?handler=Add", new() { ["Name"] = name, ["credential"] = authenticator.Register(options, origin) }, token);
+    }
+
+    /// <summary>Signs in with the passkey of <paramref name="authenticator"/> on the login page; 302 on success, the page with an error otherwise.</summary>
+    public async Task<HttpResponseMessage> PasskeySignInAsync(SoftwareAuthenticator authenticator, string origin = IdentityServerFactory.Issuer)
+    {
+        var token = await TokenAsync("/account/login");
+        var options = await (await PostAsync("/account/login?handler=PasskeyOptions", new(), token)).Content.ReadAsStringAsync();
+        return await PostAsync("/account/login?handler=Passkey", new() { ["credential"] = authenticator.Assert(options, origin) }, token);
+    }
+
     /// <summary>The antiforgery token of the page at <paramref name="path"/>.</summary>
     public async Task<string> TokenAsync(string path)
     {

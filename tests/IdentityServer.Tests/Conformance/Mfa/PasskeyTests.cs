@@ -20,15 +20,8 @@ public sealed class PasskeyTests(IdentityServerFactory factory) : IClassFixture<
         var name = await _a.CreateUserAsync("pk");
         var authenticator = new SoftwareAuthenticator("localhost", synced) { SignCount = signCount };
         var browser = new CookieJarBrowser(factory);
-        var token = await browser.TokenAsync("/account/login");
-        var login = await browser.PostAsync("/account/login", new() { ["Input.UserName"] = name, ["Input.Password"] = AccountDriver.Password }, token);
-        Assert.Equal(HttpStatusCode.Redirect, login.StatusCode);
-
-        token = await browser.TokenAsync("/account/passkeys");
-        var options = await (await browser.PostAsync("/account/passkeys?handler=CreationOptions", new(), token)).Content.ReadAsStringAsync();
-        var added = await browser.PostAsync("/account/passkeys?handler=Add",
-            new() { ["Name"] = "Test key", ["credential"] = authenticator.Register(options, Origin) }, token);
-        Assert.Equal(HttpStatusCode.Redirect, added.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.PasswordSignInAsync(name, AccountDriver.Password)).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.AddPasskeyAsync(authenticator, "Test key", Origin)).StatusCode);
         return (name, authenticator);
     }
 
@@ -64,7 +57,7 @@ public sealed class PasskeyTests(IdentityServerFactory factory) : IClassFixture<
 
         var name = await _a.CreateUserAsync("pk");
         var signedIn = new CookieJarBrowser(factory);
-        await signedIn.PostAsync("/account/login", new() { ["Input.UserName"] = name, ["Input.Password"] = AccountDriver.Password }, await signedIn.TokenAsync("/account/login"));
+        await signedIn.PasswordSignInAsync(name, AccountDriver.Password);
         var creation = JsonNode.Parse(await (await signedIn.PostAsync("/account/passkeys?handler=CreationOptions", new(), await signedIn.TokenAsync("/account/passkeys"))).Content.ReadAsStringAsync())!;
         Assert.Equal("localhost", creation["rp"]!["id"]!.GetValue<string>());
         Assert.Equal("required", creation["authenticatorSelection"]!["userVerification"]!.GetValue<string>());
@@ -174,18 +167,14 @@ public sealed class PasskeyOriginConfigurationTests(ConfiguredOriginFactory fact
         var name = await new AccountDriver(factory).CreateUserAsync("pk");
         var authenticator = new SoftwareAuthenticator("localhost");
         var browser = new CookieJarBrowser(factory);
-        await browser.PostAsync("/account/login", new() { ["Input.UserName"] = name, ["Input.Password"] = AccountDriver.Password }, await browser.TokenAsync("/account/login"));
-        var token = await browser.TokenAsync("/account/passkeys");
+        await browser.PasswordSignInAsync(name, AccountDriver.Password);
 
         // Registration from the issuer's own origin is refused here: it is not in the list.
-        var options = await (await browser.PostAsync("/account/passkeys?handler=CreationOptions", new(), token)).Content.ReadAsStringAsync();
-        var refused = await browser.PostAsync("/account/passkeys?handler=Add", new() { ["Name"] = "k", ["credential"] = authenticator.Register(options, IdentityServerFactory.Issuer) }, token);
+        var refused = await browser.AddPasskeyAsync(authenticator, "k", IdentityServerFactory.Issuer);
         Assert.Equal(HttpStatusCode.OK, refused.StatusCode);
         Assert.Contains("could not be added", await refused.Content.ReadAsStringAsync());
 
-        options = await (await browser.PostAsync("/account/passkeys?handler=CreationOptions", new(), token)).Content.ReadAsStringAsync();
-        var added = await browser.PostAsync("/account/passkeys?handler=Add", new() { ["Name"] = "k", ["credential"] = authenticator.Register(options, ConfiguredOriginFactory.AllowedOrigin) }, token);
-        Assert.Equal(HttpStatusCode.Redirect, added.StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.AddPasskeyAsync(authenticator, "k", ConfiguredOriginFactory.AllowedOrigin)).StatusCode);
     }
 }
 
@@ -201,11 +190,8 @@ public sealed class PasskeyStepUpTests(IdentityServerFactory factory) : IClassFi
 
         // First passkey: the account has no factor yet, a password session may add it.
         var browser = new CookieJarBrowser(factory);
-        await browser.PostAsync("/account/login", new() { ["Input.UserName"] = name, ["Input.Password"] = AccountDriver.Password }, await browser.TokenAsync("/account/login"));
-        var token = await browser.TokenAsync("/account/passkeys");
-        var options = await (await browser.PostAsync("/account/passkeys?handler=CreationOptions", new(), token)).Content.ReadAsStringAsync();
-        Assert.Equal(HttpStatusCode.Redirect, (await browser.PostAsync("/account/passkeys?handler=Add",
-            new() { ["Name"] = "first", ["credential"] = first.Register(options, IdentityServerFactory.Issuer) }, token)).StatusCode);
+        await browser.PasswordSignInAsync(name, AccountDriver.Password);
+        Assert.Equal(HttpStatusCode.Redirect, (await browser.AddPasskeyAsync(first, "first")).StatusCode);
 
         // Now it has one: the same password session is asked to sign in again, and gets no options.
         var page = await browser.GetAsync("/account/passkeys");
@@ -214,14 +200,8 @@ public sealed class PasskeyStepUpTests(IdentityServerFactory factory) : IClassFi
 
         // Signed in with the passkey, adding another works.
         var passkeySession = new CookieJarBrowser(factory);
-        var loginToken = await passkeySession.TokenAsync("/account/login");
-        var request = await (await passkeySession.PostAsync("/account/login?handler=PasskeyOptions", new(), loginToken)).Content.ReadAsStringAsync();
-        Assert.Equal(HttpStatusCode.Redirect, (await passkeySession.PostAsync("/account/login?handler=Passkey",
-            new() { ["credential"] = first.Assert(request, IdentityServerFactory.Issuer) }, loginToken)).StatusCode);
-        token = await passkeySession.TokenAsync("/account/passkeys");
-        options = await (await passkeySession.PostAsync("/account/passkeys?handler=CreationOptions", new(), token)).Content.ReadAsStringAsync();
-        Assert.Equal(HttpStatusCode.Redirect, (await passkeySession.PostAsync("/account/passkeys?handler=Add",
-            new() { ["Name"] = "second", ["credential"] = new SoftwareAuthenticator("localhost").Register(options, IdentityServerFactory.Issuer) }, token)).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await passkeySession.PasskeySignInAsync(first)).StatusCode);
+        Assert.Equal(HttpStatusCode.Redirect, (await passkeySession.AddPasskeyAsync(new SoftwareAuthenticator("localhost"), "second")).StatusCode);
         Assert.Equal(2, await a.WithUserAsync(name, async (u, user) => (await u.GetPasskeysAsync(user)).Count));
     }
 
@@ -231,11 +211,8 @@ public sealed class PasskeyStepUpTests(IdentityServerFactory factory) : IClassFi
         var a = new AccountDriver(factory);
         var name = await a.CreateUserAsync("pk");
         var browser = new CookieJarBrowser(factory);
-        await browser.PostAsync("/account/login", new() { ["Input.UserName"] = name, ["Input.Password"] = AccountDriver.Password }, await browser.TokenAsync("/account/login"));
-        var token = await browser.TokenAsync("/account/passkeys");
-        var options = await (await browser.PostAsync("/account/passkeys?handler=CreationOptions", new(), token)).Content.ReadAsStringAsync();
-        var r = await browser.PostAsync("/account/passkeys?handler=Add",
-            new() { ["Name"] = new string('x', 5000), ["credential"] = new SoftwareAuthenticator("localhost").Register(options, IdentityServerFactory.Issuer) }, token);
+        await browser.PasswordSignInAsync(name, AccountDriver.Password);
+        var r = await browser.AddPasskeyAsync(new SoftwareAuthenticator("localhost"), new string('x', 5000));
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         Assert.Contains("at most 100 characters", await r.Content.ReadAsStringAsync());
         Assert.Equal(0, await a.WithUserAsync(name, async (u, user) => (await u.GetPasskeysAsync(user)).Count));
