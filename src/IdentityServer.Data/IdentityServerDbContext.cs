@@ -1,5 +1,5 @@
 using IdentityServer.Data.Entities;
-using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.DataProtection.EntityFrameworkCore;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
@@ -7,26 +7,32 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace IdentityServer.Data;
 
 /// <summary>
-/// The one EF Core model: ASP.NET Core Identity (schema version 3, with passkeys), clients, grants and
-/// their artefacts, consents, signing keys and the Data Protection key ring. No provider-specific SQL;
-/// migrations live in <c>migrations/IdentityServer.Migrations.&lt;Provider&gt;</c>.
+/// The one EF Core model:
+/// <list type="bullet">
+/// <item>ASP.NET Core Identity (schema version 3, with passkeys);</item>
+/// <item>OpenIddict's applications (clients), authorizations (grants and remembered consents), scopes and tokens
+/// (tables <c>OpenIddict*</c>);</item>
+/// <item>the ASP.NET Data Protection key ring (<see cref="IDataProtectionKeyContext"/>, table <c>DataProtectionKeys</c>);</item>
+/// <item>ours: signing and token encryption keys, revoked access tokens, device polling state, the clients of each session,
+/// passkey usage, used WebAuthn challenges, the audit log and leases.</item>
+/// </list>
+/// No provider-specific SQL; migrations live in <c>migrations/IdentityServer.Migrations.&lt;Provider&gt;</c>.
 /// </summary>
-public class IdentityServerDbContext(DbContextOptions<IdentityServerDbContext> options) : IdentityDbContext<ApplicationUser>(options)
+public class IdentityServerDbContext(DbContextOptions<IdentityServerDbContext> options)
+    : IdentityDbContext<ApplicationUser>(options), IDataProtectionKeyContext
 {
-    public DbSet<ClientEntity> Clients => Set<ClientEntity>();
-    public DbSet<ClientSecretEntity> ClientSecrets => Set<ClientSecretEntity>();
-    public DbSet<GrantEntity> Grants => Set<GrantEntity>();
-    public DbSet<AuthorizationCodeEntity> AuthorizationCodes => Set<AuthorizationCodeEntity>();
-    public DbSet<RefreshTokenEntity> RefreshTokens => Set<RefreshTokenEntity>();
-    public DbSet<AccessTokenEntity> AccessTokens => Set<AccessTokenEntity>();
-    public DbSet<DeviceCodeEntity> DeviceCodes => Set<DeviceCodeEntity>();
     public DbSet<PasskeyUsageEntity> PasskeyUsage => Set<PasskeyUsageEntity>();
     public DbSet<ConsumedChallengeEntity> ConsumedChallenges => Set<ConsumedChallengeEntity>();
     public DbSet<AuditEventEntity> AuditEvents => Set<AuditEventEntity>();
     public DbSet<LeaseEntity> Leases => Set<LeaseEntity>();
-    public DbSet<ConsentEntity> Consents => Set<ConsentEntity>();
     public DbSet<SigningKeyEntity> SigningKeys => Set<SigningKeyEntity>();
-    public DbSet<DataProtectionKeyEntity> DataProtectionKeys => Set<DataProtectionKeyEntity>();
+    public DbSet<TokenEncryptionKeyEntity> TokenEncryptionKeys => Set<TokenEncryptionKeyEntity>();
+    public DbSet<RevokedAccessTokenEntity> RevokedAccessTokens => Set<RevokedAccessTokenEntity>();
+    public DbSet<DevicePollEntity> DevicePolls => Set<DevicePollEntity>();
+    public DbSet<SessionClientEntity> SessionClients => Set<SessionClientEntity>();
+
+    /// <inheritdoc />
+    public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
 
     /// <inheritdoc />
     protected override void ConfigureConventions(ModelConfigurationBuilder builder)
@@ -34,6 +40,7 @@ public class IdentityServerDbContext(DbContextOptions<IdentityServerDbContext> o
         base.ConfigureConventions(builder);
         // SQLite stores DateTimeOffset as text and cannot compare or order it in SQL; a 64-bit
         // binary form keeps comparisons (expiry, cleanup) translatable. Other providers keep native types.
+        // (OpenIddict's entities use DateTime in UTC, which SQLite compares correctly as text.)
         if (Database.ProviderName == "Microsoft.EntityFrameworkCore.Sqlite")
         {
             builder.Properties<DateTimeOffset>().HaveConversion<DateTimeOffsetToBinaryConverter>();
@@ -47,81 +54,20 @@ public class IdentityServerDbContext(DbContextOptions<IdentityServerDbContext> o
         // Identity picks its schema from IdentityOptions.Stores.SchemaVersion in the application's services:
         // the host and the migration tool both set IdentitySchemaVersions.Version3 (passkeys).
         base.OnModelCreating(b);
+        b.UseOpenIddict();
+        // The key ring's table as the previous release made it: a key is never stored without its XML, and keeping the column NOT NULL
+        // spares SQLite a table rebuild (which cannot run inside the migration's transaction).
+        b.Entity<DataProtectionKey>(e =>
+        {
+            e.ToTable("DataProtectionKeys");
+            e.Property(x => x.Xml).IsRequired();
+            e.Property(x => x.FriendlyName).HasMaxLength(200);
+        });
 
         // Written only by the conditional ExecuteUpdate that accepts a TOTP step: Identity's UpdateAsync, which saves the whole
         // tracked user, must not put back an older value it loaded before (that would make a used code valid again).
         b.Entity<ApplicationUser>().Property(x => x.LastTotpStep).Metadata.SetAfterSaveBehavior(Microsoft.EntityFrameworkCore.Metadata.PropertySaveBehavior.Ignore);
 
-        b.Entity<ClientEntity>(e =>
-        {
-            e.ToTable("Clients");
-            e.HasIndex(x => x.ClientId).IsUnique();
-            e.Property(x => x.ClientId).HasMaxLength(200);
-            e.Property(x => x.DisplayName).HasMaxLength(200);
-            e.Property(x => x.Source).HasMaxLength(32);
-            e.HasMany(x => x.Secrets).WithOne().HasForeignKey(x => x.ClientEntityId).OnDelete(DeleteBehavior.Cascade);
-        });
-        b.Entity<ClientSecretEntity>(e =>
-        {
-            e.ToTable("ClientSecrets");
-            e.Property(x => x.Hash).HasMaxLength(64);
-            e.Property(x => x.Description).HasMaxLength(200);
-        });
-        b.Entity<GrantEntity>(e =>
-        {
-            e.ToTable("Grants");
-            e.Property(x => x.Id).HasMaxLength(64);
-            e.Property(x => x.SubjectId).HasMaxLength(450);
-            e.Property(x => x.ClientId).HasMaxLength(200);
-            e.Property(x => x.SessionId).HasMaxLength(64);
-            e.HasIndex(x => new { x.SubjectId, x.ClientId });
-            e.HasIndex(x => x.ExpiresAt);
-        });
-        b.Entity<AuthorizationCodeEntity>(e =>
-        {
-            e.ToTable("AuthorizationCodes");
-            e.HasKey(x => x.CodeHash);
-            e.Property(x => x.CodeHash).HasMaxLength(64);
-            e.Property(x => x.GrantId).HasMaxLength(64);
-            e.Property(x => x.ClientId).HasMaxLength(200);
-            e.Property(x => x.CodeChallenge).HasMaxLength(128);
-            e.HasIndex(x => x.GrantId);
-            e.HasIndex(x => x.ExpiresAt);
-        });
-        b.Entity<RefreshTokenEntity>(e =>
-        {
-            e.ToTable("RefreshTokens");
-            e.HasKey(x => x.TokenHash);
-            e.Property(x => x.TokenHash).HasMaxLength(64);
-            e.Property(x => x.GrantId).HasMaxLength(64);
-            e.Property(x => x.ClientId).HasMaxLength(200);
-            e.HasIndex(x => x.GrantId);
-            e.HasIndex(x => x.ExpiresAt);
-        });
-        b.Entity<AccessTokenEntity>(e =>
-        {
-            e.ToTable("AccessTokens");
-            e.HasKey(x => x.Jti);
-            e.Property(x => x.Jti).HasMaxLength(64);
-            e.Property(x => x.GrantId).HasMaxLength(64);
-            e.Property(x => x.ClientId).HasMaxLength(200);
-            e.Property(x => x.SubjectId).HasMaxLength(450);
-            e.HasIndex(x => x.GrantId);
-            e.HasIndex(x => x.ExpiresAt);
-        });
-        b.Entity<DeviceCodeEntity>(e =>
-        {
-            e.ToTable("DeviceCodes");
-            e.Property(x => x.Id).HasMaxLength(64);
-            e.Property(x => x.DeviceCodeHash).HasMaxLength(64);
-            e.Property(x => x.UserCodeHash).HasMaxLength(64);
-            e.Property(x => x.ClientId).HasMaxLength(200);
-            e.Property(x => x.Status).HasMaxLength(16);
-            e.Property(x => x.SubjectId).HasMaxLength(450);
-            e.HasIndex(x => x.DeviceCodeHash).IsUnique();
-            e.HasIndex(x => x.UserCodeHash).IsUnique();
-            e.HasIndex(x => x.ExpiresAt);
-        });
         b.Entity<PasskeyUsageEntity>(e =>
         {
             e.ToTable("PasskeyUsage");
@@ -159,23 +105,39 @@ public class IdentityServerDbContext(DbContextOptions<IdentityServerDbContext> o
             e.Property(x => x.Name).HasMaxLength(64);
             e.Property(x => x.Holder).HasMaxLength(200);
         });
-        b.Entity<ConsentEntity>(e =>
-        {
-            e.ToTable("Consents");
-            e.HasKey(x => new { x.SubjectId, x.ClientId });
-            e.Property(x => x.SubjectId).HasMaxLength(450);
-            e.Property(x => x.ClientId).HasMaxLength(200);
-        });
         b.Entity<SigningKeyEntity>(e =>
         {
             e.ToTable("SigningKeys");
             e.Property(x => x.Id).HasMaxLength(64);
             e.Property(x => x.Algorithm).HasMaxLength(16);
         });
-        b.Entity<DataProtectionKeyEntity>(e =>
+        b.Entity<TokenEncryptionKeyEntity>(e =>
         {
-            e.ToTable("DataProtectionKeys");
-            e.Property(x => x.FriendlyName).HasMaxLength(200);
+            e.ToTable("TokenEncryptionKeys");
+            e.Property(x => x.Id).HasMaxLength(64);
+        });
+        b.Entity<RevokedAccessTokenEntity>(e =>
+        {
+            e.ToTable("RevokedAccessTokens");
+            e.HasKey(x => x.Jti);
+            e.Property(x => x.Jti).HasMaxLength(100);
+            e.HasIndex(x => x.ExpiresAt);
+        });
+        b.Entity<DevicePollEntity>(e =>
+        {
+            e.ToTable("DevicePolls");
+            e.HasKey(x => x.DeviceCodeId);
+            e.Property(x => x.DeviceCodeId).HasMaxLength(100);
+            e.HasIndex(x => x.ExpiresAt);
+        });
+        b.Entity<SessionClientEntity>(e =>
+        {
+            e.ToTable("SessionClients");
+            e.HasKey(x => new { x.SessionId, x.ClientId });
+            e.Property(x => x.SessionId).HasMaxLength(64);
+            e.Property(x => x.ClientId).HasMaxLength(100);
+            e.Property(x => x.SubjectId).HasMaxLength(450);
+            e.HasIndex(x => x.SignedInAt);
         });
     }
 }

@@ -12,132 +12,6 @@ public sealed class ApplicationUser : IdentityUser
     public long? LastTotpStep { get; set; }
 }
 
-/// <summary>A registered client (table <c>Clients</c>).</summary>
-public sealed class ClientEntity
-{
-    public int Id { get; set; }
-    /// <summary>The <c>client_id</c>; unique.</summary>
-    public required string ClientId { get; set; }
-    public string? DisplayName { get; set; }
-    public bool Enabled { get; set; } = true;
-    public List<string> RedirectUris { get; set; } = [];
-    public List<string> PostLogoutRedirectUris { get; set; } = [];
-    public List<string> GrantTypes { get; set; } = [];
-    public List<string> Scopes { get; set; } = [];
-    public bool RequireConsent { get; set; }
-    /// <summary>People must sign in with a second factor or a passkey before this client gets a code.</summary>
-    public bool RequireMfa { get; set; }
-    /// <summary>ID token signing algorithm; null for the server default.</summary>
-    public string? IdTokenSignedResponseAlg { get; set; }
-    /// <summary>Back-channel logout URL; null for none.</summary>
-    public string? BackChannelLogoutUri { get; set; }
-    /// <summary>Access token lifetime, seconds; null for the server default.</summary>
-    public int? AccessTokenLifetimeSeconds { get; set; }
-    /// <summary>Refresh token sliding lifetime, seconds; null for the server default.</summary>
-    public int? RefreshTokenLifetimeSeconds { get; set; }
-    /// <summary><c>configuration</c> for clients declared in settings (upserted at start-up), <c>admin</c> otherwise.</summary>
-    public string Source { get; set; } = ClientSources.Admin;
-    public DateTimeOffset CreatedAt { get; set; }
-    public DateTimeOffset UpdatedAt { get; set; }
-    public List<ClientSecretEntity> Secrets { get; set; } = [];
-}
-
-/// <summary>Where a client's definition comes from.</summary>
-public static class ClientSources
-{
-    public const string Configuration = "configuration";
-    public const string Admin = "admin";
-}
-
-/// <summary>A client secret, stored only as base64url SHA-256 (table <c>ClientSecrets</c>).</summary>
-public sealed class ClientSecretEntity
-{
-    public int Id { get; set; }
-    public int ClientEntityId { get; set; }
-    public required string Hash { get; set; }
-    public string? Description { get; set; }
-    public DateTimeOffset CreatedAt { get; set; }
-    public DateTimeOffset? ExpiresAt { get; set; }
-}
-
-/// <summary>A grant: one authorization, the root of a token family (table <c>Grants</c>).</summary>
-public sealed class GrantEntity
-{
-    public required string Id { get; set; }
-    public required string SubjectId { get; set; }
-    public required string ClientId { get; set; }
-    public List<string> Scopes { get; set; } = [];
-    public DateTimeOffset AuthTime { get; set; }
-    public List<string> Amr { get; set; } = [];
-    public string? SessionId { get; set; }
-    public DateTimeOffset CreatedAt { get; set; }
-    public DateTimeOffset ExpiresAt { get; set; }
-    public DateTimeOffset? RevokedAt { get; set; }
-}
-
-/// <summary>An authorization code by SHA-256 hash (table <c>AuthorizationCodes</c>).</summary>
-public sealed class AuthorizationCodeEntity
-{
-    public required string CodeHash { get; set; }
-    public required string GrantId { get; set; }
-    public required string ClientId { get; set; }
-    public required string RedirectUri { get; set; }
-    public required string CodeChallenge { get; set; }
-    public string? Nonce { get; set; }
-    public DateTimeOffset CreatedAt { get; set; }
-    public DateTimeOffset ExpiresAt { get; set; }
-    public DateTimeOffset? RedeemedAt { get; set; }
-}
-
-/// <summary>A refresh token by SHA-256 hash (table <c>RefreshTokens</c>).</summary>
-public sealed class RefreshTokenEntity
-{
-    public required string TokenHash { get; set; }
-    public required string GrantId { get; set; }
-    public required string ClientId { get; set; }
-    public DateTimeOffset CreatedAt { get; set; }
-    public DateTimeOffset ExpiresAt { get; set; }
-    public DateTimeOffset? ConsumedAt { get; set; }
-}
-
-/// <summary>An issued access token by <c>jti</c> (table <c>AccessTokens</c>); holds no token material.</summary>
-public sealed class AccessTokenEntity
-{
-    public required string Jti { get; set; }
-    public string? GrantId { get; set; }
-    public required string ClientId { get; set; }
-    public string? SubjectId { get; set; }
-    public DateTimeOffset CreatedAt { get; set; }
-    public DateTimeOffset ExpiresAt { get; set; }
-    public DateTimeOffset? RevokedAt { get; set; }
-}
-
-/// <summary>A device authorization (RFC 8628), codes by SHA-256 hash only (table <c>DeviceCodes</c>).</summary>
-public sealed class DeviceCodeEntity
-{
-    /// <summary>Random id used by the verification pages; not secret.</summary>
-    public required string Id { get; set; }
-    /// <summary>SHA-256 of the <c>device_code</c>; unique.</summary>
-    public required string DeviceCodeHash { get; set; }
-    /// <summary>SHA-256 of the normalized <c>user_code</c>; unique.</summary>
-    public required string UserCodeHash { get; set; }
-    public required string ClientId { get; set; }
-    public List<string> Scopes { get; set; } = [];
-    public DateTimeOffset CreatedAt { get; set; }
-    public DateTimeOffset ExpiresAt { get; set; }
-    /// <summary>Current minimum polling interval, seconds.</summary>
-    public int IntervalSeconds { get; set; }
-    public DateTimeOffset? LastPolledAt { get; set; }
-    /// <summary><c>Pending</c>, <c>Approved</c>, <c>Denied</c> or <c>Redeemed</c>.</summary>
-    public required string Status { get; set; }
-    /// <summary>The approving end-user, how and when they signed in; set on approval.</summary>
-    public string? SubjectId { get; set; }
-    public DateTimeOffset? AuthTime { get; set; }
-    public List<string> Amr { get; set; } = [];
-    public DateTimeOffset? DecidedAt { get; set; }
-    public DateTimeOffset? RedeemedAt { get; set; }
-}
-
 /// <summary>When a passkey last signed someone in (table <c>PasskeyUsage</c>); Identity's passkey record has no such field.</summary>
 public sealed class PasskeyUsageEntity
 {
@@ -183,15 +57,6 @@ public sealed class LeaseEntity
     public DateTimeOffset ExpiresAt { get; set; }
 }
 
-/// <summary>Remembered consent of one user for one client (table <c>Consents</c>).</summary>
-public sealed class ConsentEntity
-{
-    public required string SubjectId { get; set; }
-    public required string ClientId { get; set; }
-    public List<string> Scopes { get; set; } = [];
-    public DateTimeOffset UpdatedAt { get; set; }
-}
-
 /// <summary>A signing key (table <c>SigningKeys</c>). The private key is PKCS#8 protected by ASP.NET Data Protection.</summary>
 public sealed class SigningKeyEntity
 {
@@ -212,10 +77,57 @@ public sealed class SigningKeyEntity
     public DateTimeOffset? WithdrawnAt { get; set; }
 }
 
-/// <summary>An element of the ASP.NET Data Protection key ring (table <c>DataProtectionKeys</c>).</summary>
-public sealed class DataProtectionKeyEntity
+/// <summary>
+/// A symmetric key that encrypts the tokens this server keeps to itself (authorization codes, refresh tokens, device and user
+/// codes: JWE, RFC 7516) (table <c>TokenEncryptionKeys</c>). The key is protected by ASP.NET Data Protection. The newest encrypts;
+/// every one decrypts.
+/// </summary>
+public sealed class TokenEncryptionKeyEntity
 {
-    public int Id { get; set; }
-    public string? FriendlyName { get; set; }
-    public required string Xml { get; set; }
+    /// <summary>The <c>kid</c> of the JWE header.</summary>
+    public required string Id { get; set; }
+    /// <summary>Data-Protection-protected 256-bit key, base64.</summary>
+    public required string ProtectedKey { get; set; }
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+/// <summary>
+/// An access token revoked before its expiry (table <c>RevokedAccessTokens</c>), by its <c>jti</c> (RFC 7009 §2.1). Access tokens
+/// have no row of their own; this list is what keeps a revoked one refused wherever a token of this server is validated. A row
+/// can go once <see cref="ExpiresAt"/> has passed: the token is refused as expired from then on.
+/// </summary>
+public sealed class RevokedAccessTokenEntity
+{
+    public required string Jti { get; set; }
+    /// <summary>The token's own <c>exp</c>.</summary>
+    public DateTimeOffset ExpiresAt { get; set; }
+    public DateTimeOffset RevokedAt { get; set; }
+}
+
+/// <summary>
+/// How a device polls the token endpoint with its device code (table <c>DevicePolls</c>; RFC 8628 §3.5): the interval it must keep,
+/// raised by 5 seconds on each <c>slow_down</c>, and when it last polled. Keyed by the OpenIddict token entry of the device code.
+/// </summary>
+public sealed class DevicePollEntity
+{
+    /// <summary>The device code's token entry id (table <c>OpenIddictTokens</c>).</summary>
+    public required string DeviceCodeId { get; set; }
+    /// <summary>Current minimum seconds between polls.</summary>
+    public int IntervalSeconds { get; set; }
+    public DateTimeOffset LastPolledAt { get; set; }
+    /// <summary>When the device code expires; the row can go after it.</summary>
+    public DateTimeOffset ExpiresAt { get; set; }
+}
+
+/// <summary>
+/// A client an end-user's browser session (<c>sid</c>) signed in to (table <c>SessionClients</c>), recorded when the authorization
+/// endpoint issues a code: the clients to notify by back-channel logout when the session ends (OpenID Connect Back-Channel Logout
+/// 1.0 §2.5), whatever became of the tokens.
+/// </summary>
+public sealed class SessionClientEntity
+{
+    public required string SessionId { get; set; }
+    public required string ClientId { get; set; }
+    public required string SubjectId { get; set; }
+    public DateTimeOffset SignedInAt { get; set; }
 }

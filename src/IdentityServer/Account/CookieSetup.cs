@@ -1,4 +1,4 @@
-using IdentityServer.Protocol.Options;
+using IdentityServer.Options;
 using Microsoft.AspNetCore.Antiforgery;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Identity;
@@ -68,7 +68,7 @@ public sealed class CookieSetup(IdentityServerOptions options) :
     }
 
     /// <inheritdoc />
-    public void Configure(CookieAuthenticationOptions o) => Configure(Options.DefaultName, o);
+    public void Configure(CookieAuthenticationOptions o) => Configure(Microsoft.Extensions.Options.Options.DefaultName, o);
 
     private static ILogger Logger(HttpContext http) => http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("IdentityServer.Admin");
 

@@ -1,4 +1,4 @@
-using IdentityServer.Protocol.Options;
+using IdentityServer.Options;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Options;
 

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using IdentityServer.Data;
 using IdentityServer.Data.Entities;
-using IdentityServer.Protocol.Audit;
+using IdentityServer.Audit;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.Tokens;

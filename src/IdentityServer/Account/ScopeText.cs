@@ -1,4 +1,4 @@
-using IdentityServer.Protocol.Grants;
+using IdentityServer.Protocol;
 
 namespace IdentityServer.Account;
 

@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Security.Claims;
 using System.Security.Cryptography;
-using IdentityServer.Protocol.Endpoints.Authorize;
+using IdentityServer.Interaction;
+using IdentityServer.Protocol;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.IdentityModel.Tokens;
 
@@ -42,7 +43,7 @@ public static class SessionClaims
     }
 
     /// <summary>True when the principal's session used a second factor or a passkey (<c>amr</c> contains <c>mfa</c>, RFC 8176).</summary>
-    public static bool HasMfa(ClaimsPrincipal principal) => principal.HasClaim(Amr, AuthorizeInteraction.Mfa);
+    public static bool HasMfa(ClaimsPrincipal principal) => principal.HasClaim(Amr, ProtocolNames.Mfa);
 
     /// <summary>This session's own claims (<c>auth_time</c>, <c>sid</c>, <c>amr</c>) from a signed-in principal, to sign the same session in again.</summary>
     public static IReadOnlyList<Claim> Carry(ClaimsPrincipal principal) =>

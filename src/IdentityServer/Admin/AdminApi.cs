@@ -113,7 +113,7 @@ public static class AdminApi
             })
             .Produces(StatusCodes.Status204NoContent).ProducesProblem(404).ProducesProblem(409).WithSummary("Delete a user (not yourself, not the last active admin).");
 
-        api.MapGet("/keys", (IdentityServerDbContext db, Protocol.Options.IdentityServerOptions options, TimeProvider time, CancellationToken ct) =>
+        api.MapGet("/keys", (IdentityServerDbContext db, Options.IdentityServerOptions options, TimeProvider time, CancellationToken ct) =>
                 SigningKeyView.ListAsync(db, options, time, ct))
             .WithTags("Keys").WithSummary("Signing keys with their state: published (not yet signing), active, retired (still published) or gone.");
 
@@ -202,10 +202,10 @@ public sealed record SigningKeyView(
 {
     /// <summary>The view of a stored key at <paramref name="now"/>: published before <c>activated_at</c>, active until <c>retired_at</c>, then retired while still published, then gone.</summary>
     public static SigningKeyView From(Data.Entities.SigningKeyEntity k, DateTimeOffset now, int retiredPublishedDays) => new(k.Id, k.Algorithm,
-        Data.Stores.KeyStates.Of(k, now, retiredPublishedDays).ToString().ToLowerInvariant(), k.CreatedAt, k.ActivatedAt, k.RetiredAt);
+        Keys.KeyStates.Of(k, now, retiredPublishedDays).ToString().ToLowerInvariant(), k.CreatedAt, k.ActivatedAt, k.RetiredAt);
 
     /// <summary>All stored keys as seen now, oldest first.</summary>
-    public static async Task<List<SigningKeyView>> ListAsync(IdentityServerDbContext db, Protocol.Options.IdentityServerOptions options, TimeProvider time, CancellationToken ct)
+    public static async Task<List<SigningKeyView>> ListAsync(IdentityServerDbContext db, Options.IdentityServerOptions options, TimeProvider time, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         return (await db.SigningKeys.AsNoTracking().ToListAsync(ct)).OrderBy(k => k.CreatedAt)

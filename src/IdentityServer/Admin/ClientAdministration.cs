@@ -1,95 +1,92 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using IdentityServer.Data;
-using IdentityServer.Data.Entities;
+using IdentityServer.Audit;
 using IdentityServer.Hosting;
-using IdentityServer.Protocol.Audit;
+using IdentityServer.Options;
+using IdentityServer.Protocol;
 using IdentityServer.Protocol.Clients;
-using IdentityServer.Protocol.Grants;
-using IdentityServer.Protocol.Options;
-using Microsoft.EntityFrameworkCore;
+using OpenIddict.Abstractions;
 
 namespace IdentityServer.Admin;
 
 /// <summary>
-/// Client administration shared by the admin UI, the admin API and the command line. Every change is validated with
-/// the same rules as configuration (<see cref="IdentityServerOptionsValidator.ValidateClient"/>, plus known scopes), is
-/// refused for clients declared in configuration (configuration stays authoritative for them), takes effect at once
-/// (clients are read from the database per request) and is recorded in the audit log with before/after snapshots that
-/// leave secrets out. Secrets are generated here (256 bits), returned once, and stored as SHA-256.
+/// Client administration shared by the admin UI, the admin API and the command line, over OpenIddict's application manager
+/// (<see cref="ClientApplicationManager"/>). Every change is validated with the same rules as configuration
+/// (<see cref="IdentityServerOptionsValidator.ValidateClient"/>, plus known scopes), is refused for clients declared in configuration
+/// (configuration stays authoritative for them), takes effect at once on every node (clients are read from the database per request)
+/// and is recorded in the audit log with before/after snapshots that leave secrets out. Secrets are generated here (256 bits),
+/// returned once, and stored as SHA-256.
 /// </summary>
-public sealed class ClientAdministration(IdentityServerDbContext db, ScopeCatalog scopes, IAuditLog audit, TimeProvider time)
+public sealed class ClientAdministration(ClientApplicationManager clients, ScopeCatalog scopes, IAuditLog audit, TimeProvider time)
 {
     /// <summary>Clients whose <c>client_id</c> or display name contains <paramref name="search"/> (case-insensitive), by <c>client_id</c>.</summary>
     public async Task<IReadOnlyList<ClientView>> ListAsync(string? search = null, CancellationToken ct = default)
     {
-        var all = await db.Clients.AsNoTracking().Include(c => c.Secrets).OrderBy(c => c.ClientId).ToListAsync(ct);
-        return all.Where(c => string.IsNullOrWhiteSpace(search)
-                || c.ClientId.Contains(search, StringComparison.OrdinalIgnoreCase)
-                || (c.DisplayName?.Contains(search, StringComparison.OrdinalIgnoreCase) ?? false))
-            .Select(ClientView.From).ToList();
+        var views = new List<ClientView>();
+        await foreach (var application in clients.ListAsync(null, null, ct))
+        {
+            var profile = await clients.GetProfileAsync(application, ct);
+            if (string.IsNullOrWhiteSpace(search) || profile.ClientId.Contains(search, StringComparison.OrdinalIgnoreCase)
+                || (profile.DisplayName?.Contains(search, StringComparison.OrdinalIgnoreCase) ?? false))
+                views.Add(ClientView.From(profile));
+        }
+        return [.. views.OrderBy(v => v.ClientId, StringComparer.Ordinal)];
     }
 
     /// <summary>The client, or null.</summary>
     public async Task<ClientView?> FindAsync(string clientId, CancellationToken ct = default) =>
-        await LoadAsync(clientId, ct) is { } e ? ClientView.From(e) : null;
+        await clients.FindProfileAsync(clientId, ct) is { } profile ? ClientView.From(profile) : null;
 
     /// <summary>Registers a client; a confidential one gets a new secret, returned here and never again.</summary>
     public async Task<AdminResult<CreatedClient>> CreateAsync(ClientDefinition definition, AdminActor actor, CancellationToken ct = default)
     {
         definition = definition.Normalized();
-        var secret = definition.Confidential ? ClientSecretHasher.GenerateSecret() : null;
+        var secret = definition.Confidential ? ClientSecrets.Generate() : null;
         var errors = Validate(definition, secret);
         if (errors.Count > 0) return AdminResult<CreatedClient>.Fail(AdminFailure.Invalid, [.. errors]);
-        if (await db.Clients.AnyAsync(c => c.ClientId == definition.ClientId, ct))
+        if (await clients.FindAnyByClientIdAsync(definition.ClientId, ct) is not null)
             return AdminResult<CreatedClient>.Fail(AdminFailure.Conflict, $"A client with client_id '{definition.ClientId}' already exists.");
-
-        var now = time.GetUtcNow();
-        var entity = new ClientEntity { ClientId = definition.ClientId, Source = ClientSources.Admin, CreatedAt = now };
-        Apply(definition, entity, now);
-        if (secret is not null) entity.Secrets.Add(new ClientSecretEntity { Hash = ClientSecretHasher.Hash(secret), Description = "initial", CreatedAt = now });
-        db.Clients.Add(entity);
-        try { await db.SaveChangesAsync(ct); }
-        catch (DbUpdateException)
+        try
+        {
+            await clients.CreateAsync(definition.ToProfile(ClientSources.Admin), secret, ct: ct);
+        }
+        catch (Exception e) when (e is OpenIddictExceptions.ValidationException or Microsoft.EntityFrameworkCore.DbUpdateException)
         {
             // Another request may have registered the same client_id in between: the unique index decided.
-            db.Entry(entity).State = EntityState.Detached;
-            if (await db.Clients.AsNoTracking().AnyAsync(c => c.ClientId == definition.ClientId, CancellationToken.None))
+            if (await clients.FindAnyByClientIdAsync(definition.ClientId, CancellationToken.None) is not null)
                 return AdminResult<CreatedClient>.Fail(AdminFailure.Conflict, $"A client with client_id '{definition.ClientId}' already exists.");
             throw;
         }
-        var view = ClientView.From(entity);
-        await audit.RecordAsync(new AuditEntry(AuditEvents.ClientCreated, actor.Type, actor.Id, "client", entity.ClientId, After: Snapshot(view)), CancellationToken.None);
+        var view = (await FindAsync(definition.ClientId, ct))!;
+        await audit.RecordAsync(new AuditEntry(AuditEvents.ClientCreated, actor.Type, actor.Id, "client", view.ClientId, After: Snapshot(view)), CancellationToken.None);
         return new CreatedClient(view, secret);
     }
 
     /// <summary>Replaces the client's settings with <paramref name="definition"/> (its type, public or confidential, does not change).</summary>
     public async Task<AdminResult<ClientView>> UpdateAsync(string clientId, ClientDefinition definition, AdminActor actor, CancellationToken ct = default)
     {
-        var entity = await LoadAsync(clientId, ct, tracked: true);
-        if (entity is null) return AdminResult<ClientView>.Fail(AdminFailure.NotFound, $"No client '{clientId}'.");
-        if (entity.Source == ClientSources.Configuration) return ConfigurationOwned<ClientView>(clientId);
-        definition = definition.Normalized() with { ClientId = clientId, Confidential = entity.Secrets.Count > 0 };
-        var errors = Validate(definition, entity.Secrets.Count > 0 ? new string('x', ClientSecretHasher.MinimumSecretLength) : null);
+        if (await clients.FindAnyByClientIdAsync(clientId, ct) is not { } application) return AdminResult<ClientView>.Fail(AdminFailure.NotFound, $"No client '{clientId}'.");
+        var current = await clients.GetProfileAsync(application, ct);
+        if (current.Source == ClientSources.Configuration) return ConfigurationOwned<ClientView>(clientId);
+        definition = definition.Normalized() with { ClientId = clientId, Confidential = current.Confidential };
+        var errors = Validate(definition, current.Confidential ? new string('x', ClientSecrets.MinimumSecretLength) : null);
         if (errors.Count > 0) return AdminResult<ClientView>.Fail(AdminFailure.Invalid, [.. errors]);
 
-        var before = Snapshot(ClientView.From(entity));
-        Apply(definition, entity, time.GetUtcNow());
-        await db.SaveChangesAsync(ct);
-        var view = ClientView.From(entity);
+        var before = Snapshot(ClientView.From(current));
+        await clients.UpdateAsync(application, definition.ToProfile(ClientSources.Admin) with { IdTokenSignedResponseAlg = current.IdTokenSignedResponseAlg }, ct);
+        var view = (await FindAsync(clientId, ct))!;
         await audit.RecordAsync(new AuditEntry(AuditEvents.ClientUpdated, actor.Type, actor.Id, "client", clientId, Before: before, After: Snapshot(view)), CancellationToken.None);
         return view;
     }
 
-    /// <summary>Deletes the client and its secrets; its grants stay until they expire but can no longer be redeemed (unknown client).</summary>
+    /// <summary>Deletes the client and its secrets; OpenIddict removes its authorizations and tokens with it, so nothing issued to it works any more.</summary>
     public async Task<AdminResult<ClientView>> DeleteAsync(string clientId, AdminActor actor, CancellationToken ct = default)
     {
-        var entity = await LoadAsync(clientId, ct, tracked: true);
-        if (entity is null) return AdminResult<ClientView>.Fail(AdminFailure.NotFound, $"No client '{clientId}'.");
-        if (entity.Source == ClientSources.Configuration) return ConfigurationOwned<ClientView>(clientId);
-        var view = ClientView.From(entity);
-        db.Clients.Remove(entity);
-        await db.SaveChangesAsync(ct);
+        if (await clients.FindAnyByClientIdAsync(clientId, ct) is not { } application) return AdminResult<ClientView>.Fail(AdminFailure.NotFound, $"No client '{clientId}'.");
+        var profile = await clients.GetProfileAsync(application, ct);
+        if (profile.Source == ClientSources.Configuration) return ConfigurationOwned<ClientView>(clientId);
+        var view = ClientView.From(profile);
+        await clients.DeleteAsync(application, ct);
         await audit.RecordAsync(new AuditEntry(AuditEvents.ClientDeleted, actor.Type, actor.Id, "client", clientId, Before: Snapshot(view)), CancellationToken.None);
         return view;
     }
@@ -100,23 +97,18 @@ public sealed class ClientAdministration(IdentityServerDbContext db, ScopeCatalo
     /// </summary>
     public async Task<AdminResult<RotatedSecret>> RotateSecretAsync(string clientId, int overlapDays, AdminActor actor, CancellationToken ct = default)
     {
-        var entity = await LoadAsync(clientId, ct, tracked: true);
-        if (entity is null) return AdminResult<RotatedSecret>.Fail(AdminFailure.NotFound, $"No client '{clientId}'.");
-        if (entity.Source == ClientSources.Configuration) return ConfigurationOwned<RotatedSecret>(clientId);
-        if (entity.Secrets.Count == 0) return AdminResult<RotatedSecret>.Fail(AdminFailure.Invalid, "A public client has no secret to rotate.");
+        if (await clients.FindAnyByClientIdAsync(clientId, ct) is not { } application) return AdminResult<RotatedSecret>.Fail(AdminFailure.NotFound, $"No client '{clientId}'.");
+        var current = await clients.GetProfileAsync(application, ct);
+        if (current.Source == ClientSources.Configuration) return ConfigurationOwned<RotatedSecret>(clientId);
+        if (!current.Confidential) return AdminResult<RotatedSecret>.Fail(AdminFailure.Invalid, "A public client has no secret to rotate.");
         if (overlapDays is < 0 or > 90)
             return AdminResult<RotatedSecret>.Fail(AdminFailure.Invalid, "The overlap must be between 0 and 90 days.");
-        var overlap = TimeSpan.FromDays(overlapDays);
 
-        var now = time.GetUtcNow();
-        var before = Snapshot(ClientView.From(entity));
-        var oldEnd = now + overlap;
-        foreach (var s in entity.Secrets.Where(s => s.ExpiresAt is null || s.ExpiresAt > oldEnd)) s.ExpiresAt = oldEnd;
-        var secret = ClientSecretHasher.GenerateSecret();
-        entity.Secrets.Add(new ClientSecretEntity { Hash = ClientSecretHasher.Hash(secret), Description = "rotated", CreatedAt = now });
-        entity.UpdatedAt = now;
-        await db.SaveChangesAsync(ct);
-        var view = ClientView.From(entity);
+        var before = Snapshot(ClientView.From(current));
+        var oldEnd = time.GetUtcNow().AddDays(overlapDays);
+        var secret = ClientSecrets.Generate();
+        await clients.RotateSecretAsync(application, secret, oldEnd, ct);
+        var view = (await FindAsync(clientId, ct))!;
         await audit.RecordAsync(new AuditEntry(AuditEvents.ClientSecretRotated, actor.Type, actor.Id, "client", clientId,
             $"previous secrets expire {oldEnd:O}", before, Snapshot(view)), CancellationToken.None);
         return new RotatedSecret(view, secret, oldEnd);
@@ -138,28 +130,6 @@ public sealed class ClientAdministration(IdentityServerDbContext db, ScopeCatalo
         return errors;
     }
 
-    private static void Apply(ClientDefinition d, ClientEntity e, DateTimeOffset now)
-    {
-        e.DisplayName = string.IsNullOrWhiteSpace(d.DisplayName) ? null : d.DisplayName.Trim();
-        e.Enabled = d.Enabled;
-        e.RedirectUris = [.. d.RedirectUris];
-        e.PostLogoutRedirectUris = [.. d.PostLogoutRedirectUris];
-        e.GrantTypes = [.. d.GrantTypes.Distinct()];
-        e.Scopes = [.. d.Scopes.Distinct()];
-        e.RequireConsent = d.RequireConsent;
-        e.RequireMfa = d.RequireMfa;
-        e.AccessTokenLifetimeSeconds = d.AccessTokenLifetimeSeconds;
-        e.BackChannelLogoutUri = string.IsNullOrWhiteSpace(d.BackChannelLogoutUri) ? null : d.BackChannelLogoutUri.Trim();
-        e.RefreshTokenLifetimeSeconds = d.RefreshTokenLifetimeSeconds;
-        e.UpdatedAt = now;
-    }
-
-    private Task<ClientEntity?> LoadAsync(string clientId, CancellationToken ct, bool tracked = false)
-    {
-        var query = tracked ? db.Clients : db.Clients.AsNoTracking();
-        return query.Include(c => c.Secrets).FirstOrDefaultAsync(c => c.ClientId == clientId, ct);
-    }
-
     private static AdminResult<T> ConfigurationOwned<T>(string clientId) =>
         AdminResult<T>.Fail(AdminFailure.ManagedByConfiguration, $"The client '{clientId}' is declared in configuration, which stays authoritative for it: change it there.");
 
@@ -178,6 +148,17 @@ public sealed record ClientDefinition
 
     private static IReadOnlyList<string> Clean(IReadOnlyList<string>? items) =>
         (items ?? []).Where(i => !string.IsNullOrWhiteSpace(i)).Select(i => i.Trim()).ToList();
+
+    /// <summary>The profile this definition gives a client of <paramref name="source"/>.</summary>
+    public ClientProfile ToProfile(string source) => new()
+    {
+        ClientId = ClientId, DisplayName = string.IsNullOrWhiteSpace(DisplayName) ? null : DisplayName.Trim(), Confidential = Confidential,
+        Enabled = Enabled, RedirectUris = RedirectUris, PostLogoutRedirectUris = PostLogoutRedirectUris,
+        GrantTypes = [.. GrantTypes.Distinct(StringComparer.Ordinal)], Scopes = [.. Scopes.Distinct(StringComparer.Ordinal)],
+        RequireConsent = RequireConsent, RequireMfa = RequireMfa,
+        BackChannelLogoutUri = string.IsNullOrWhiteSpace(BackChannelLogoutUri) ? null : BackChannelLogoutUri.Trim(),
+        AccessTokenLifetimeSeconds = AccessTokenLifetimeSeconds, RefreshTokenLifetimeSeconds = RefreshTokenLifetimeSeconds, Source = source,
+    };
 
     [JsonPropertyName("client_id")] public string ClientId { get; init; } = "";
     [JsonPropertyName("display_name")] public string? DisplayName { get; init; }
@@ -219,16 +200,16 @@ public sealed record ClientView
     [JsonPropertyName("created_at")] public DateTimeOffset CreatedAt { get; init; }
     [JsonPropertyName("updated_at")] public DateTimeOffset UpdatedAt { get; init; }
 
-    /// <summary>The view of an entity.</summary>
-    public static ClientView From(ClientEntity e) => new()
+    /// <summary>The view of a client.</summary>
+    public static ClientView From(ClientProfile p) => new()
     {
-        ClientId = e.ClientId, DisplayName = e.DisplayName, Type = e.Secrets.Count > 0 ? "confidential" : "public", Enabled = e.Enabled,
-        Source = e.Source, RedirectUris = e.RedirectUris, PostLogoutRedirectUris = e.PostLogoutRedirectUris, GrantTypes = e.GrantTypes,
-        Scopes = e.Scopes, RequireConsent = e.RequireConsent, RequireMfa = e.RequireMfa,
-        AccessTokenLifetimeSeconds = e.AccessTokenLifetimeSeconds, RefreshTokenLifetimeSeconds = e.RefreshTokenLifetimeSeconds,
-        BackChannelLogoutUri = e.BackChannelLogoutUri,
-        Secrets = e.Secrets.OrderBy(s => s.CreatedAt).Select(s => new SecretView(s.Description, s.CreatedAt, s.ExpiresAt)).ToList(),
-        CreatedAt = e.CreatedAt, UpdatedAt = e.UpdatedAt,
+        ClientId = p.ClientId, DisplayName = p.DisplayName, Type = p.Confidential ? "confidential" : "public", Enabled = p.Enabled,
+        Source = p.Source, RedirectUris = p.RedirectUris, PostLogoutRedirectUris = p.PostLogoutRedirectUris, GrantTypes = p.GrantTypes,
+        Scopes = p.Scopes, RequireConsent = p.RequireConsent, RequireMfa = p.RequireMfa,
+        AccessTokenLifetimeSeconds = p.AccessTokenLifetimeSeconds, RefreshTokenLifetimeSeconds = p.RefreshTokenLifetimeSeconds,
+        BackChannelLogoutUri = p.BackChannelLogoutUri,
+        Secrets = p.Secrets.OrderBy(s => s.CreatedAt).Select(s => new SecretView(s.Description, s.CreatedAt, s.ExpiresAt)).ToList(),
+        CreatedAt = p.CreatedAt, UpdatedAt = p.UpdatedAt,
     };
 }
 

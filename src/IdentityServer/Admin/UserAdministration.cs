@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using IdentityServer.Data.Entities;
-using IdentityServer.Protocol.Audit;
+using IdentityServer.Audit;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 

@@ -1,6 +1,6 @@
 using IdentityServer.Data;
 using IdentityServer.Data.Entities;
-using IdentityServer.Protocol.Audit;
+using IdentityServer.Audit;
 
 namespace IdentityServer.Audit;
 

@@ -5,8 +5,8 @@ using IdentityServer.Data;
 using IdentityServer.Data.Entities;
 using IdentityServer.Hosting;
 using IdentityServer.Protocol.Clients;
-using IdentityServer.Protocol.Grants;
-using IdentityServer.Protocol.Options;
+using IdentityServer.Protocol;
+using IdentityServer.Options;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 
@@ -58,9 +58,7 @@ public static class CliApp
         {
             await using var host = BuildHost();
             using var scope = host.Services.CreateScope();
-            var db = scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>();
-            var pending = (await db.Database.GetPendingMigrationsAsync(ct)).ToList();
-            await DatabaseSetup.MigrateAsync(db, ct);
+            var pending = await DatabaseSetup.MigrateAsync(scope.ServiceProvider, ct);
             o.WriteLine(pending.Count == 0 ? "Database is up to date." : $"Applied {pending.Count} migration(s): {string.Join(", ", pending)}");
             return 0;
         });
@@ -172,7 +170,7 @@ public static class CliApp
         {
             ClientId = p.GetValue(clientId)!, DisplayName = p.GetValue(displayName), Confidential = !p.GetValue(isPublic),
             Enabled = !p.GetValue(disabled), RedirectUris = p.GetValue(redirectUris) ?? [], PostLogoutRedirectUris = p.GetValue(postLogout) ?? [],
-            GrantTypes = p.GetValue(grantTypes) is { Length: > 0 } g ? g : [GrantTypes.AuthorizationCode],
+            GrantTypes = p.GetValue(grantTypes) is { Length: > 0 } g ? g : [OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.AuthorizationCode],
             Scopes = p.GetValue(scopes) ?? [], RequireConsent = p.GetValue(consent), RequireMfa = p.GetValue(mfa),
             AccessTokenLifetimeSeconds = p.GetValue(accessLifetime), RefreshTokenLifetimeSeconds = p.GetValue(refreshLifetime),
         };
@@ -273,9 +271,9 @@ public static class CliApp
         var rotate = new Command("rotate", "Rotate the signing keys now: a successor is published and takes over after the publish lead (or --now).") { now, json };
         rotate.SetAction((p, ct) => WithScopeAsync(async sp =>
         {
-            var kids = await sp.GetRequiredService<Protocol.Keys.ISigningKeyStore>().RotateAsync(p.GetValue(now), ct);
+            var kids = await sp.GetRequiredService<Keys.ISigningKeyStore>().RotateAsync(p.GetValue(now), ct);
             var actor = AdminActor.CommandLine;
-            await sp.GetRequiredService<Protocol.Audit.IAuditLog>().RecordAsync(new Protocol.Audit.AuditEntry(Protocol.Audit.AuditEvents.KeysRotated,
+            await sp.GetRequiredService<Audit.IAuditLog>().RecordAsync(new Audit.AuditEntry(Audit.AuditEvents.KeysRotated,
                 actor.Type, actor.Id, "key", string.Join(",", kids), p.GetValue(now) ? "immediately; previous key withdrawn" : "after the publish lead"), CancellationToken.None);
             o.WriteLine(p.GetValue(json) ? JsonSerializer.Serialize(new { kids }, Json) : $"New signing key(s): {string.Join(", ", kids)}.");
             return 0;
@@ -288,7 +286,7 @@ public static class CliApp
     {
         var scope = host.Services.CreateScope();
         if (scope.ServiceProvider.GetRequiredService<DatabaseOptions>().MigrateOnStartup)
-            await DatabaseSetup.MigrateAsync(scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>(), ct);
+            await DatabaseSetup.MigrateAsync(scope.ServiceProvider, ct);
         return scope;
     }
 }

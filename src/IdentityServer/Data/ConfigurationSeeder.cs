@@ -1,18 +1,17 @@
 using IdentityServer.Data.Entities;
+using IdentityServer.Options;
 using IdentityServer.Protocol.Clients;
-using IdentityServer.Protocol.Options;
 using Microsoft.AspNetCore.Identity;
-using Microsoft.EntityFrameworkCore;
 
 namespace IdentityServer.Data;
 
 /// <summary>
-/// Upserts the clients declared in configuration (configuration stays authoritative for them) and creates
-/// the seed users that do not exist yet (existing users are left alone: their password is never reset).
+/// Upserts the clients declared in configuration, through OpenIddict's application manager (configuration stays authoritative for
+/// them: their settings and secret are replaced at every start), and creates the seed users that do not exist yet (existing users are
+/// left alone: their password is never reset).
 /// </summary>
-public sealed class ConfigurationSeeder(
-    IdentityServerDbContext db, UserManager<ApplicationUser> users, RoleManager<IdentityRole> roles,
-    IdentityServerOptions options, TimeProvider time, ILogger<ConfigurationSeeder> logger)
+public sealed class ConfigurationSeeder(ClientApplicationManager clients, UserManager<ApplicationUser> users, RoleManager<IdentityRole> roles,
+    IdentityServerOptions options, ILogger<ConfigurationSeeder> logger)
 {
     /// <summary>Runs both steps. Throws <see cref="InvalidOperationException"/> when a seed user cannot be created (e.g. password policy).</summary>
     public async Task SeedAsync(CancellationToken ct = default)
@@ -21,37 +20,38 @@ public sealed class ConfigurationSeeder(
         await CreateUsersAsync();
     }
 
+    /// <summary>The profile a configured client gets.</summary>
+    public static ClientProfile ToProfile(ClientOptions c) => new()
+    {
+        ClientId = c.ClientId, DisplayName = c.DisplayName, Confidential = c.ClientSecret is not null, Enabled = true,
+        RedirectUris = [.. c.RedirectUris], PostLogoutRedirectUris = [.. c.PostLogoutRedirectUris], GrantTypes = [.. c.GrantTypes],
+        Scopes = [.. c.Scopes], RequireConsent = c.RequireConsent, RequireMfa = c.RequireMfa, IdTokenSignedResponseAlg = c.IdTokenSignedResponseAlg,
+        BackChannelLogoutUri = c.BackChannelLogoutUri, AccessTokenLifetimeSeconds = c.AccessTokenLifetimeSeconds,
+        RefreshTokenLifetimeSeconds = c.RefreshTokenLifetimeSeconds, Source = ClientSources.Configuration,
+    };
+
     private async Task UpsertClientsAsync(CancellationToken ct)
     {
-        var now = time.GetUtcNow();
         foreach (var c in options.Clients)
         {
-            var e = await db.Clients.Include(x => x.Secrets).FirstOrDefaultAsync(x => x.ClientId == c.ClientId, ct);
-            if (e is null)
+            var profile = ToProfile(c);
+            if (await clients.FindAnyByClientIdAsync(c.ClientId, ct) is { } application)
             {
-                e = new ClientEntity { ClientId = c.ClientId, CreatedAt = now };
-                db.Clients.Add(e);
+                await clients.UpdateAsync(application, profile, ct);
+                await clients.ReplaceSecretAsync(application, c.ClientSecret, ct);
             }
-            e.DisplayName = c.DisplayName;
-            e.Enabled = true;
-            e.RedirectUris = [.. c.RedirectUris];
-            e.PostLogoutRedirectUris = [.. c.PostLogoutRedirectUris];
-            e.GrantTypes = [.. c.GrantTypes];
-            e.Scopes = [.. c.Scopes];
-            e.RequireConsent = c.RequireConsent;
-            e.RequireMfa = c.RequireMfa;
-            e.AccessTokenLifetimeSeconds = c.AccessTokenLifetimeSeconds;
-            e.BackChannelLogoutUri = c.BackChannelLogoutUri;
-            e.IdTokenSignedResponseAlg = c.IdTokenSignedResponseAlg;
-            e.RefreshTokenLifetimeSeconds = c.RefreshTokenLifetimeSeconds;
-            e.Source = ClientSources.Configuration;
-            e.UpdatedAt = now;
-            var hash = c.ClientSecret is null ? null : ClientSecretHasher.Hash(c.ClientSecret);
-            e.Secrets.RemoveAll(s => s.Hash != hash);
-            if (hash is not null && e.Secrets.Count == 0)
-                e.Secrets.Add(new ClientSecretEntity { Hash = hash, Description = "configuration", CreatedAt = now });
+            else
+            {
+                try { await clients.CreateAsync(profile, c.ClientSecret, ct: ct); }
+                catch (Exception e) when (e is OpenIddict.Abstractions.OpenIddictExceptions.ValidationException or Microsoft.EntityFrameworkCore.DbUpdateException)
+                {
+                    // Another node starting at the same time created it first: configuration still decides its settings.
+                    var created = await clients.FindAnyByClientIdAsync(c.ClientId, ct) ?? throw new InvalidOperationException($"Client '{c.ClientId}' could not be created.", e);
+                    await clients.UpdateAsync(created, profile, ct);
+                    await clients.ReplaceSecretAsync(created, c.ClientSecret, ct);
+                }
+            }
         }
-        await db.SaveChangesAsync(ct);
         if (options.Clients.Count > 0)
             logger.LogInformation("Upserted {Count} client(s) from configuration", options.Clients.Count);
     }

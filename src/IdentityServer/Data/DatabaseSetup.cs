@@ -1,18 +1,26 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
 
 namespace IdentityServer.Data;
 
-/// <summary>Registers <see cref="IdentityServerDbContext"/> for the configured provider.</summary>
+/// <summary>Registers <see cref="IdentityServerDbContext"/> for the configured provider and brings the schema up to date.</summary>
 public static class DatabaseSetup
 {
     /// <summary>Name of the assembly holding the SQLite migrations.</summary>
     public const string SqliteMigrationsAssembly = "IdentityServer.Migrations.Sqlite";
 
+    /// <summary>The migration that adds OpenIddict's tables next to the previous release's protocol tables.</summary>
+    public const string MoveToOpenIddict = "20261130120000_MoveToOpenIddict";
+
+    /// <summary>The migration that drops the previous release's protocol tables, once <see cref="LegacyUpgrade"/> carried their data over.</summary>
+    public const string DropLegacyProtocolTables = "20261130120100_DropLegacyProtocolTables";
+
     /// <summary>
     /// Binds <see cref="DatabaseOptions"/> and adds the DbContext, configured when first resolved. An unknown provider
     /// throws <see cref="InvalidOperationException"/> then (at start-up, from the migration step). A relative SQLite
-    /// <c>Data Source</c> is resolved against the content root and its folder created.
+    /// <c>Data Source</c> is resolved against the working directory and its folder created.
     /// </summary>
     public static IServiceCollection AddIdentityServerDatabase(this IServiceCollection services)
     {
@@ -31,6 +39,7 @@ public static class DatabaseSetup
                     throw new InvalidOperationException($"IdentityServer:Database:Provider '{options.Provider}' is not supported; use 'Sqlite'.");
             }
         });
+        services.AddScoped<LegacyUpgrade>();
         return services;
     }
 
@@ -46,11 +55,25 @@ public static class DatabaseSetup
         return builder.ToString();
     }
 
-    /// <summary>Applies pending migrations (EF takes a database lock, so concurrent nodes are safe) and, on SQLite, turns on WAL.</summary>
-    public static async Task MigrateAsync(IdentityServerDbContext db, CancellationToken ct = default)
+    /// <summary>
+    /// Applies pending migrations (EF takes a database lock per step, so concurrent nodes are safe) and, on SQLite, turns on WAL. A
+    /// database of the previous release is upgraded in three steps: migrate to <see cref="MoveToOpenIddict"/>, carry clients and
+    /// consents over (<see cref="LegacyUpgrade"/>, idempotent), then migrate on, which drops the old protocol tables.
+    /// </summary>
+    /// <param name="services">A scope's services (the DbContext, OpenIddict's managers).</param>
+    /// <returns>The migrations applied, by name.</returns>
+    public static async Task<IReadOnlyList<string>> MigrateAsync(IServiceProvider services, CancellationToken ct = default)
     {
+        var db = services.GetRequiredService<IdentityServerDbContext>();
+        var pending = (await db.Database.GetPendingMigrationsAsync(ct)).ToList();
+        if (pending.Contains(DropLegacyProtocolTables))
+        {
+            await db.GetService<IMigrator>().MigrateAsync(MoveToOpenIddict, ct);
+            await services.GetRequiredService<LegacyUpgrade>().RunAsync(ct);
+        }
         await db.Database.MigrateAsync(ct);
         if (db.Database.ProviderName == "Microsoft.EntityFrameworkCore.Sqlite")
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", ct);
+        return pending;
     }
 }

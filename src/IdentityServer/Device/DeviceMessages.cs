@@ -1,4 +1,4 @@
-using IdentityServer.Protocol.Endpoints.Device;
+using IdentityServer.Interaction;
 
 namespace IdentityServer.Device;
 

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.RateLimiting;
-using IdentityServer.Protocol.Options;
+using IdentityServer.Options;
 
 namespace IdentityServer.Device;
 

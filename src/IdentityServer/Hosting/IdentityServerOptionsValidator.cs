@@ -1,6 +1,6 @@
 using IdentityServer.Protocol.Clients;
-using IdentityServer.Protocol.Grants;
-using IdentityServer.Protocol.Options;
+using IdentityServer.Protocol;
+using IdentityServer.Options;
 using Microsoft.Extensions.Options;
 
 namespace IdentityServer.Hosting;
@@ -84,16 +84,16 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
 
     /// <summary>
     /// The problems with one client definition, each prefixed with <paramref name="key"/>: missing id, secret shorter
-    /// than <see cref="ClientSecretHasher.MinimumSecretLength"/>, unknown grant type, a redirect URI that is relative,
+    /// than <see cref="ClientSecrets.MinimumSecretLength"/>, unknown grant type, a redirect URI that is relative,
     /// has a fragment (RFC 6749 §3.1.2) or uses a <c>javascript:</c>/<c>data:</c> scheme, client_credentials without a secret.
     /// </summary>
     public static IEnumerable<string> ValidateClient(ClientOptions c, string key)
     {
         if (string.IsNullOrWhiteSpace(c.ClientId)) yield return $"{key}:ClientId is required.";
-        else if (c.ClientId.Length > 200 || c.ClientId.Any(ch => ch < 0x20 || ch > 0x7E)) yield return $"{key}:ClientId must be 1-200 printable ASCII characters.";
-        if (c.ClientSecret is { Length: < ClientSecretHasher.MinimumSecretLength })
-            yield return $"{key}:ClientSecret must be at least {ClientSecretHasher.MinimumSecretLength} characters.";
-        foreach (var g in c.GrantTypes.Where(g => !GrantTypes.Supported.Contains(g)))
+        else if (c.ClientId.Length > 100 || c.ClientId.Any(ch => ch < 0x20 || ch > 0x7E)) yield return $"{key}:ClientId must be 1-100 printable ASCII characters.";
+        if (c.ClientSecret is { Length: < ClientSecrets.MinimumSecretLength })
+            yield return $"{key}:ClientSecret must be at least {ClientSecrets.MinimumSecretLength} characters.";
+        foreach (var g in c.GrantTypes.Where(g => !SupportedGrantTypes.All.Contains(g)))
             yield return $"{key}:GrantTypes has the unsupported value '{g}'.";
         foreach (var uri in c.RedirectUris.Concat(c.PostLogoutRedirectUris))
             if (!Uri.TryCreate(uri, UriKind.Absolute, out var u) || !string.IsNullOrEmpty(u.Fragment) || u.Scheme is "javascript" or "data" or "vbscript" or "file")
@@ -104,9 +104,9 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
             yield return $"{key}:AccessTokenLifetimeSeconds must be 60..86400.";
         if (c.RefreshTokenLifetimeSeconds is < 300 or > 365 * 24 * 3600)
             yield return $"{key}:RefreshTokenLifetimeSeconds must be 300..31536000 (and is capped by the absolute lifetime).";
-        if (c.GrantTypes.Contains(GrantTypes.ClientCredentials) && c.ClientSecret is null)
+        if (c.GrantTypes.Contains(OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.ClientCredentials) && c.ClientSecret is null)
             yield return $"{key}: client_credentials needs a ClientSecret (confidential client).";
-        if (c.GrantTypes.Contains(GrantTypes.AuthorizationCode) && c.RedirectUris.Count == 0)
+        if (c.GrantTypes.Contains(OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.AuthorizationCode) && c.RedirectUris.Count == 0)
             yield return $"{key}: authorization_code needs at least one redirect URI.";
     }
 }

@@ -1,21 +1,14 @@
 using IdentityServer.Account;
 using IdentityServer.Data;
 using IdentityServer.Data.Entities;
-using IdentityServer.Data.Stores;
 using IdentityServer.Device;
 using IdentityServer.Http;
-using IdentityServer.Protocol.Endpoints.Authorize;
-using IdentityServer.Protocol.Endpoints.Device;
-using IdentityServer.Protocol.Endpoints.Discovery;
-using IdentityServer.Protocol.Endpoints.Token;
-using IdentityServer.Protocol.Endpoints.UserInfo;
-using IdentityServer.Protocol.Grants;
-using IdentityServer.Protocol.Keys;
-using IdentityServer.Protocol.Options;
-using IdentityServer.Protocol.Stores;
-using IdentityServer.Protocol.Tokens;
+using IdentityServer.Interaction;
+using IdentityServer.Keys;
+using IdentityServer.Options;
+using IdentityServer.Protocol;
+using IdentityServer.Protocol.Endpoints;
 using Microsoft.AspNetCore.DataProtection;
-using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -52,37 +45,22 @@ public static class ServerSetup
         services.AddIdentityServerDatabase();
         services.TryAddSingleton(TimeProvider.System);
 
-        // Data Protection: key ring in the database, shared by every node; encrypted at rest when a certificate is configured.
-        DataProtectionSettings.Apply(services.AddDataProtection().SetApplicationName("IdentityServer"), configuration);
-        services.AddSingleton<IConfigureOptions<KeyManagementOptions>>(sp =>
-            new ConfigureOptions<KeyManagementOptions>(o => o.XmlRepository = new EfXmlRepository(sp.GetRequiredService<IServiceScopeFactory>())));
+        // Data Protection: key ring in the database (ASP.NET's EF Core store), shared by every node; encrypted at rest when a
+        // certificate is configured.
+        DataProtectionSettings.Apply(services.AddDataProtection().SetApplicationName("IdentityServer").PersistKeysToDbContext<IdentityServerDbContext>(), configuration);
 
-        // Protocol.
+        // Protocol: OpenIddict and our handlers; the interaction service between the pages and the endpoints.
         services.AddSingleton<ScopeCatalog>();
         services.AddSingleton<ISigningKeyStore, DbSigningKeyStore>();
-        services.AddScoped<IClientStore, EfClientStore>();
-        services.AddScoped<IGrantStore, EfGrantStore>();
-        services.AddScoped<IConsentStore, EfConsentStore>();
-        services.AddScoped<IUserProfileStore, EfUserProfileStore>();
-        services.AddScoped<AuthorizeRequestValidator>();
-        services.AddScoped<TokenFactory>();
-        services.AddScoped<TokenIssuer>();
-        services.AddScoped<ClientAuthenticator>();
-        services.AddScoped<ITokenGrantHandler, AuthorizationCodeGrantHandler>();
-        services.AddScoped<ITokenGrantHandler, RefreshTokenGrantHandler>();
-        services.AddScoped<ITokenGrantHandler, ClientCredentialsGrantHandler>();
-        services.AddScoped<ITokenGrantHandler, DeviceCodeGrantHandler>();
-        services.AddScoped<TokenEndpoint>();
-        services.AddScoped<UserInfoEndpoint>();
-        services.AddScoped<AccessTokenValidator>();
-        services.AddScoped<IdentityServer.Protocol.Endpoints.Introspection.IntrospectionEndpoint>();
-        services.AddScoped<IdentityServer.Protocol.Endpoints.Revocation.RevocationEndpoint>();
-        services.AddScoped<IdentityServer.Protocol.Endpoints.EndSession.EndSessionValidator>();
+        services.AddProtocol();
+        services.AddScoped<AccessTokenValidation>();
+        services.AddScoped<ActiveUsers>();
+        services.AddScoped<InteractionService>();
+        services.AddScoped<DeviceVerification>();
+        services.AddSingleton<InteractionTickets>();
         services.AddScoped<SessionLogout>();
         services.AddHttpClient(SessionLogout.HttpClientName, c => c.Timeout = TimeSpan.FromSeconds(10))
             .ConfigurePrimaryHttpMessageHandler(() => new HttpClientHandler { AllowAutoRedirect = false });
-        services.AddScoped<AuthorizationCodeIssuer>();
-        services.AddSingleton<InteractionTickets>();
         services.AddHttpContextAccessor();
         services.AddScoped<IdentityServer.Admin.ClientAdministration>();
         services.AddScoped<IdentityServer.Admin.UserAdministration>();
@@ -93,10 +71,7 @@ public static class ServerSetup
             o.ShouldInclude = d => d.RelativePath?.StartsWith("admin/api", StringComparison.Ordinal) == true;
             o.AddDocumentTransformer<IdentityServer.Admin.AdminOpenApi>();
         });
-        services.AddSingleton<IdentityServer.Protocol.Audit.IAuditLog, IdentityServer.Audit.AuditLog>();
-        services.AddScoped<IDeviceCodeStore, EfDeviceCodeStore>();
-        services.AddScoped<DeviceAuthorizationEndpoint>();
-        services.AddScoped<DeviceVerification>();
+        services.AddSingleton<IdentityServer.Audit.IAuditLog, IdentityServer.Audit.AuditLog>();
         services.AddSingleton<UserCodeAttemptLimiter>();
 
         // ASP.NET Core Identity: NIST SP 800-63B length-only passwords, lockout 5 → 15 minutes.
@@ -143,11 +118,11 @@ public static class ServerSetup
         });
     }
 
-    /// <summary>Token, userinfo, discovery and JWKS: endpoints whose callers are programs.</summary>
+    /// <summary>Token, userinfo, device authorization, introspection, revocation, discovery, JWKS and the admin API: endpoints whose callers are programs.</summary>
     private static bool IsMachineEndpoint(HttpContext c) =>
         c.Request.Path.StartsWithSegments("/.well-known") || c.Request.Path.StartsWithSegments(IdentityServer.Admin.AdminApi.Prefix)
-        || (c.Request.Path.StartsWithSegments("/connect") && !c.Request.Path.StartsWithSegments(EndpointPaths.Authorize)
-            && !c.Request.Path.StartsWithSegments(EndpointPaths.EndSession));
+        || (c.Request.Path.StartsWithSegments("/connect") && !c.Request.Path.StartsWithSegments("/" + OpenIddictSetup.Paths.Authorization)
+            && !c.Request.Path.StartsWithSegments("/" + OpenIddictSetup.Paths.EndSession));
 
     private static Task WriteServerErrorAsync(HttpContext c)
     {
@@ -155,8 +130,11 @@ public static class ServerSetup
         c.Response.StatusCode = StatusCodes.Status500InternalServerError;
         if (c.Request.Path.StartsWithSegments(IdentityServer.Admin.AdminApi.Prefix))
             return IdentityServer.Admin.AdminProblems.WriteBareAsync(c.Response, "The server could not complete the request; the details are in its log.");
-        var error = Protocol.Errors.OAuthError.ServerError();
-        return c.Response.WriteAsJsonAsync(new Dictionary<string, string> { ["error"] = error.Error, ["error_description"] = error.SafeDescription! });
+        return c.Response.WriteAsJsonAsync(new Dictionary<string, string>
+        {
+            ["error"] = OpenIddict.Abstractions.OpenIddictConstants.Errors.ServerError,
+            ["error_description"] = "The server encountered an unexpected condition.",
+        });
     }
 
     /// <summary>Configures middleware and maps endpoints and pages.</summary>
@@ -168,17 +146,19 @@ public static class ServerSetup
         // their exact status codes; people (pages and the authorization endpoint) get readable pages.
         app.UseWhen(IsMachineEndpoint, b => b.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteServerErrorAsync }));
         app.UseWhen(c => !IsMachineEndpoint(c), b => b.UseExceptionHandler("/error"));
-        app.UseWhen(c => !IsMachineEndpoint(c) && !c.Request.Path.StartsWithSegments(EndpointPaths.Authorize),
+        app.UseWhen(c => !IsMachineEndpoint(c) && !c.Request.Path.StartsWithSegments("/" + OpenIddictSetup.Paths.Authorization),
             b => b.UseStatusCodePagesWithReExecute("/error", "?status={0}"));
         // The admin API answers every error with a problem document, also those the framework produces (415, 405, 404).
         app.UseWhen(c => c.Request.Path.StartsWithSegments(IdentityServer.Admin.AdminApi.Prefix),
             b => b.UseStatusCodePages(context => IdentityServer.Admin.AdminProblems.WriteBareAsync(context.HttpContext.Response, null)));
         app.UseMiddleware<SecurityHeadersMiddleware>();
+        app.UseMiddleware<PostOnlyEndpointsMiddleware>();
         app.UseStaticFiles();
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapProtocolEndpoints();
+        app.MapMethods("/" + OpenIddictSetup.Paths.Authorization, [HttpMethods.Get, HttpMethods.Post], AuthorizationEndpoint.HandleAsync).DisableAntiforgery();
+        app.MapMethods("/" + OpenIddictSetup.Paths.UserInfo, [HttpMethods.Get, HttpMethods.Post], UserInfoEndpoint.HandleAsync).DisableAntiforgery();
         IdentityServer.Admin.AdminApi.MapAdminApi(app);
         app.MapOpenApi(IdentityServer.Admin.AdminApi.OpenApiPath);
         app.MapRazorPages();

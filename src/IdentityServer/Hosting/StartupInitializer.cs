@@ -1,25 +1,25 @@
 using IdentityServer.Data;
-using IdentityServer.Protocol.Keys;
+using IdentityServer.Keys;
 
 namespace IdentityServer.Hosting;
 
 /// <summary>
 /// Runs before the server or any other hosted service starts (in <see cref="IHostedLifecycleService.StartingAsync"/>,
 /// which precedes every <c>StartAsync</c>, so Data Protection never reads a key ring table that does not exist yet):
-/// applies migrations (when <see cref="DatabaseOptions.MigrateOnStartup"/>), upserts configured clients and seed users, and
-/// loads or creates the signing key.
+/// applies migrations (when <see cref="DatabaseOptions.MigrateOnStartup"/>; a database of the previous release is upgraded on the
+/// way, see <see cref="DatabaseSetup.MigrateAsync"/>), upserts configured clients and seed users, and loads or creates the token
+/// encryption key and the signing keys, so they are in the database, and the signing keys in JWKS, before any request needs them.
 /// </summary>
-public sealed class StartupInitializer(IServiceScopeFactory scopes, DatabaseOptions database) : IHostedLifecycleService
+public sealed class StartupInitializer(IServiceScopeFactory scopes, DatabaseOptions database, TokenEncryptionKeys encryption, ISigningKeyStore keys) : IHostedLifecycleService
 {
     /// <inheritdoc />
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         using var scope = scopes.CreateScope();
-        var db = scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>();
-        if (database.MigrateOnStartup) await DatabaseSetup.MigrateAsync(db, cancellationToken);
+        if (database.MigrateOnStartup) await DatabaseSetup.MigrateAsync(scope.ServiceProvider, cancellationToken);
+        await encryption.EnsureAsync(cancellationToken);
         await scope.ServiceProvider.GetRequiredService<ConfigurationSeeder>().SeedAsync(cancellationToken);
-        // Create (or load) the signing key now, so it is in the database, and so in JWKS, before any token needs it.
-        await scope.ServiceProvider.GetRequiredService<ISigningKeyStore>().GetSigningCredentialsAsync(cancellationToken);
+        foreach (var algorithm in keys.Algorithms) await keys.GetSigningCredentialsAsync(cancellationToken, algorithm);
     }
 
     /// <inheritdoc />

@@ -1,4 +1,4 @@
-using IdentityServer.Protocol.Options;
+using IdentityServer.Options;
 
 namespace IdentityServer.Http;
 

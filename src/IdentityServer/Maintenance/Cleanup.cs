@@ -1,23 +1,30 @@
 using IdentityServer.Data;
-using IdentityServer.Protocol.Options;
+using IdentityServer.Options;
 using Microsoft.EntityFrameworkCore;
+using OpenIddict.Abstractions;
 
 namespace IdentityServer.Maintenance;
 
-/// <summary>What one cleanup run removed, per kind of artefact (rows).</summary>
-public sealed record CleanupReport(int AuthorizationCodes, int DeviceCodes, int RefreshTokens, int AccessTokens, int Grants, int Challenges, int SigningKeys = 0)
+/// <summary>What one cleanup run removed, per kind of row.</summary>
+public sealed record CleanupReport(long Tokens, long Authorizations, int Challenges, int SigningKeys, int RevokedAccessTokens, int DevicePolls, int SessionClients)
 {
     /// <summary>All rows removed.</summary>
-    public int Total => AuthorizationCodes + DeviceCodes + RefreshTokens + AccessTokens + Grants + Challenges + SigningKeys;
+    public long Total => Tokens + Authorizations + Challenges + SigningKeys + RevokedAccessTokens + DevicePolls + SessionClients;
 }
 
 /// <summary>
-/// Removes what can no longer be used, once it is older than <see cref="CleanupOptions.RetentionSeconds"/>: authorization and
-/// device codes past expiry; refresh tokens past expiry (rotated ones stay until then, so reuse is still detected); access
-/// token records past expiry; grants past their absolute end or revoked; used WebAuthn challenges past expiry; signing keys that
-/// left JWKS (withdrawn, or retired for longer than <see cref="KeyOptions.RetiredPublishedDays"/>). Deletes in
-/// batches of <see cref="CleanupOptions.BatchSize"/> rows so no statement holds locks for long. Runs under the lease
-/// <c>cleanup</c>, so with several nodes one of them runs per interval.
+/// Removes what can no longer be used, once it is older than <see cref="CleanupOptions.RetentionSeconds"/>:
+/// <list type="bullet">
+/// <item>OpenIddict's tokens and authorizations, with OpenIddict's pruning (<see cref="IOpenIddictTokenManager.PruneAsync"/>,
+/// <see cref="IOpenIddictAuthorizationManager.PruneAsync"/>): tokens created before the threshold that are redeemed, revoked, rejected,
+/// expired or of a revoked authorization; authorizations created before it that are revoked, or ad-hoc with no token left. Remembered
+/// consents (permanent, valid authorizations) stay. (OpenIddict judges expiry by the real clock.)</item>
+/// <item>ours: used WebAuthn challenges, revoked-access-token entries and device polling state past their expiry; the clients of a
+/// browser session once the session's sign-in is older than the refresh tokens' absolute lifetime; signing keys that left JWKS
+/// (withdrawn, or retired for longer than <see cref="KeyOptions.RetiredPublishedDays"/>).</item>
+/// </list>
+/// Our deletions run in batches of <see cref="CleanupOptions.BatchSize"/> rows so no statement holds locks for long (OpenIddict
+/// prunes in batches of its own). Runs under the lease <c>cleanup</c>, so with several nodes one of them runs per interval.
 /// </summary>
 public sealed class Cleanup(IServiceScopeFactory scopes, IdentityServerOptions options, TimeProvider time, ILogger<Cleanup> logger) : BackgroundService
 {
@@ -35,12 +42,13 @@ public sealed class Cleanup(IServiceScopeFactory scopes, IdentityServerOptions o
         // Slightly less than the interval, so the next tick on this node is not refused by its own lease.
         var until = now.AddSeconds(options.Cleanup.IntervalSeconds * 0.9);
         if (!await Lease.TryTakeAsync(db, LeaseName, _node, now, until, ct)) return null;
-        return await RunAsync(db, now.AddSeconds(-options.Cleanup.RetentionSeconds), ct);
+        return await RunAsync(scope.ServiceProvider, db, now.AddSeconds(-options.Cleanup.RetentionSeconds), ct);
     }
 
-    private async Task<CleanupReport> RunAsync(IdentityServerDbContext db, DateTimeOffset cutoff, CancellationToken ct)
+    private async Task<CleanupReport> RunAsync(IServiceProvider services, IdentityServerDbContext db, DateTimeOffset cutoff, CancellationToken ct)
     {
         var keyCutoff = cutoff.AddDays(-options.Keys.RetiredPublishedDays);
+        var sessionCutoff = cutoff.AddSeconds(-options.Lifetimes.RefreshTokenAbsoluteSeconds);
         var batch = options.Cleanup.BatchSize;
         async Task<int> Drain(Func<int, Task<int>> deleteBatch)
         {
@@ -49,15 +57,15 @@ public sealed class Cleanup(IServiceScopeFactory scopes, IdentityServerOptions o
             return total;
         }
         var report = new CleanupReport(
-            await Drain(b => db.AuthorizationCodes.Where(x => x.ExpiresAt < cutoff).OrderBy(x => x.ExpiresAt).Take(b).ExecuteDeleteAsync(ct)),
-            await Drain(b => db.DeviceCodes.Where(x => x.ExpiresAt < cutoff).OrderBy(x => x.ExpiresAt).Take(b).ExecuteDeleteAsync(ct)),
-            await Drain(b => db.RefreshTokens.Where(x => x.ExpiresAt < cutoff).OrderBy(x => x.ExpiresAt).Take(b).ExecuteDeleteAsync(ct)),
-            await Drain(b => db.AccessTokens.Where(x => x.ExpiresAt < cutoff).OrderBy(x => x.ExpiresAt).Take(b).ExecuteDeleteAsync(ct)),
-            await Drain(b => db.Grants.Where(x => x.ExpiresAt < cutoff || (x.RevokedAt != null && x.RevokedAt < cutoff)).OrderBy(x => x.ExpiresAt).Take(b).ExecuteDeleteAsync(ct)),
+            await services.GetRequiredService<IOpenIddictTokenManager>().PruneAsync(cutoff, ct),
+            await services.GetRequiredService<IOpenIddictAuthorizationManager>().PruneAsync(cutoff, ct),
             await Drain(b => db.ConsumedChallenges.Where(x => x.ExpiresAt < cutoff).OrderBy(x => x.ExpiresAt).Take(b).ExecuteDeleteAsync(ct)),
             // Keys no longer published (withdrawn, or retired longer than they stay in JWKS): their private parts go too.
             await db.SigningKeys.Where(k => (k.WithdrawnAt != null && k.WithdrawnAt < cutoff) || (k.RetiredAt != null && k.RetiredAt < keyCutoff))
-                .ExecuteDeleteAsync(ct));
+                .ExecuteDeleteAsync(ct),
+            await Drain(b => db.RevokedAccessTokens.Where(x => x.ExpiresAt < cutoff).OrderBy(x => x.ExpiresAt).Take(b).ExecuteDeleteAsync(ct)),
+            await Drain(b => db.DevicePolls.Where(x => x.ExpiresAt < cutoff).OrderBy(x => x.ExpiresAt).Take(b).ExecuteDeleteAsync(ct)),
+            await Drain(b => db.SessionClients.Where(x => x.SignedInAt < sessionCutoff).OrderBy(x => x.SignedInAt).Take(b).ExecuteDeleteAsync(ct)));
         logger.LogInformation("Cleanup removed {Total} rows: {Report}", report.Total, report);
         return report;
     }

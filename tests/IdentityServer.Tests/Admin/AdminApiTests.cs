@@ -1,3 +1,4 @@
+using OpenIddict.EntityFrameworkCore.Models;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -144,12 +145,12 @@ public sealed class AdminApiTests(IdentityServerFactory factory) : IClassFixture
         var admin = await ClientTokenAsync(AdminClient, AdminSecret, "idp.admin");
         using var scope = factory.Services.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>();
-        var before = await db.Clients.CountAsync();
+        var before = await db.Set<OpenIddictEntityFrameworkCoreApplication>().CountAsync();
 
         var r = await SendAsync("POST", "/admin/api/clients", body, admin);
         await AssertProblemAsync(r, HttpStatusCode.BadRequest);
         Assert.Contains(mentioned, await r.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
-        Assert.Equal(before, await db.Clients.CountAsync());
+        Assert.Equal(before, await db.Set<OpenIddictEntityFrameworkCoreApplication>().CountAsync());
     }
 
     [Fact]
@@ -162,7 +163,7 @@ public sealed class AdminApiTests(IdentityServerFactory factory) : IClassFixture
             """{"client_id":"short-lived","confidential":true,"grant_types":["client_credentials"],"scopes":["api1"],"access_token_lifetime_seconds":600}""", admin)).Content.ReadAsStringAsync()).RootElement;
         var token = await Json.OkAsync(await new OidcDriver(Http).TokenAsync(new() { ["grant_type"] = "client_credentials", ["scope"] = ApiScope },
             "short-lived", created.GetProperty("client_secret").GetString()!));
-        Assert.Equal(600, token.GetProperty("expires_in").GetInt32());
+        Assert.InRange(token.GetProperty("expires_in").GetInt32(), 599, 600); // counted to the moment the response is written
         var jwt = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(token.Str("access_token"));
         Assert.Equal(600, (jwt.ValidTo - jwt.IssuedAt).TotalSeconds);
     }

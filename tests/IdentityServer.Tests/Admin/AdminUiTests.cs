@@ -1,3 +1,4 @@
+using OpenIddict.EntityFrameworkCore.Models;
 using System.Net;
 using AngleSharp.Html.Parser;
 using IdentityServer.Data;
@@ -91,7 +92,7 @@ public sealed class AdminUiTests(IdentityServerFactory factory) : IClassFixture<
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         Assert.Contains("script", (await PageAsync(r)).QuerySelector(".validation-summary-errors")!.TextContent);
         using var scope = factory.Services.CreateScope();
-        Assert.False(await scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>().Clients.AnyAsync(c => c.ClientId == "ui-bad"));
+        Assert.False(await scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>().Set<OpenIddictEntityFrameworkCoreApplication>().AnyAsync(c => c.ClientId == "ui-bad"));
     }
 
     [Fact]

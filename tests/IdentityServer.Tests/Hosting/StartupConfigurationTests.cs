@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.Tokens;
 
 namespace IdentityServer.Tests.Hosting;
 
@@ -80,8 +81,8 @@ public sealed class StartupConfigurationTests
         var root = AppContext.BaseDirectory;
         while (!File.Exists(Path.Combine(root, "IdentityServer.sln"))) root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("repository root not found");
         var options = new Microsoft.Extensions.Configuration.ConfigurationBuilder().AddJsonFile(Path.Combine(root, file)).Build()
-            .GetSection(IdentityServer.Protocol.Options.IdentityServerOptions.SectionName).Get<IdentityServer.Protocol.Options.IdentityServerOptions>()
-            ?? new IdentityServer.Protocol.Options.IdentityServerOptions();
+            .GetSection(IdentityServer.Options.IdentityServerOptions.SectionName).Get<IdentityServer.Options.IdentityServerOptions>()
+            ?? new IdentityServer.Options.IdentityServerOptions();
         var environmentInfo = new Microsoft.Extensions.Hosting.Internal.HostingEnvironment { EnvironmentName = environment };
         var result = new IdentityServer.Hosting.IdentityServerOptionsValidator(environmentInfo).Validate(null, options);
         Assert.True(result.Succeeded, result.FailureMessage);
@@ -108,9 +109,17 @@ public sealed class StartupConfigurationTests
         using var scope = factory.Services.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>();
         var refresh = tokens.Str("refresh_token");
-        Assert.False(await db.RefreshTokens.AnyAsync(t => t.TokenHash == refresh));
-        Assert.True(await db.RefreshTokens.AnyAsync(t => t.TokenHash == IdentityServer.Protocol.Tokens.OpaqueToken.Hash(refresh)));
-        Assert.DoesNotContain(await db.ClientSecrets.Select(s => s.Hash).ToListAsync(), h => h == IdentityServerFactory.WebSecret);
+        // A reference token's row is found by the SHA-256 of the token (OpenIddict's reference identifiers); the token is nowhere.
+        var refreshHash = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(refresh)));
+        var rows = db.Set<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreToken>();
+        Assert.False(await rows.AnyAsync(t => t.ReferenceId == refresh));
+        var row = await rows.SingleAsync(t => t.ReferenceId == refreshHash);
+        Assert.EndsWith("refresh_token", row.Type);
+        // A client secret is stored as its SHA-256, inside a JSON list of the client's secrets.
+        var stored = await db.Set<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication>()
+            .Where(a => a.ClientId == IdentityServerFactory.WebClient).Select(a => a.ClientSecret).SingleAsync();
+        Assert.Contains(Base64UrlEncoder.Encode(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(IdentityServerFactory.WebSecret))), stored);
+        Assert.DoesNotContain(IdentityServerFactory.WebSecret, stored);
         var raw = await File.ReadAllBytesAsync(factory.DatabasePath);
         Assert.DoesNotContain(IdentityServerFactory.WebSecret, System.Text.Encoding.UTF8.GetString(raw));
         Assert.DoesNotContain(refresh, System.Text.Encoding.UTF8.GetString(raw));

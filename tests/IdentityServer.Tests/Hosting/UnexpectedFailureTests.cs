@@ -1,7 +1,9 @@
 using System.Net;
-using IdentityServer.Protocol.Clients;
-using IdentityServer.Protocol.Stores;
+using System.Data.Common;
+using IdentityServer.Data;
 using IdentityServer.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace IdentityServer.Tests.Hosting;
@@ -9,13 +11,26 @@ namespace IdentityServer.Tests.Hosting;
 /// <summary>An unexpected failure is a spec-shaped <c>server_error</c> for programs and a readable page for people; no detail leaks.</summary>
 public sealed class UnexpectedFailureTests
 {
-    private sealed class BrokenClientStore : IClientStore
+    /// <summary>Fails every query of the client table once <see cref="Down"/> is set (after start-up, which reads it to seed).</summary>
+    private sealed class BrokenClientTable : DbCommandInterceptor
     {
-        public Task<Client?> FindByClientIdAsync(string clientId, CancellationToken cancellationToken = default) =>
-            throw new InvalidOperationException("store is down: secret-detail-42");
+        public volatile bool Down;
+
+        public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
+            InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default) =>
+            Down && command.CommandText.Contains("OpenIddictApplications", StringComparison.Ordinal)
+                ? throw new InvalidOperationException("store is down: secret-detail-42")
+                : base.ReaderExecutingAsync(command, eventData, result, cancellationToken);
     }
 
-    private static IdentityServerFactory Broken() => new() { ConfigureTestServices = s => s.AddScoped<IClientStore, BrokenClientStore>() };
+    private static IdentityServerFactory Broken()
+    {
+        var table = new BrokenClientTable();
+        var factory = new IdentityServerFactory { ConfigureTestServices = s => s.ConfigureDbContext<IdentityServerDbContext>(o => o.AddInterceptors(table)) };
+        _ = factory.Services; // starts the host: migrations and seeding run against a working table
+        table.Down = true;
+        return factory;
+    }
 
     [Fact]
     public async Task TokenEndpoint_StoreThrows_500ServerErrorJson_NoDetail()

@@ -73,7 +73,10 @@ public sealed class AccountDriver(IdentityServerFactory factory)
         return (key, codes);
     }
 
-    /// <summary>The TOTP code for <paramref name="base32Key"/> at the server's clock, shifted by <paramref name="steps"/>.</summary>
+    /// <summary>
+    /// The TOTP code for <paramref name="base32Key"/> at the server's clock, shifted by <paramref name="steps"/>, as an authenticator
+    /// app computes it (Otp.NET: RFC 6238, SHA-1, 30 s, 6 digits).
+    /// </summary>
     public string CodeNow(string base32Key, int steps = 0) =>
-        Totp.Compute(Totp.FromBase32(base32Key)!, Totp.StepAt(factory.Clock.GetUtcNow()) + steps);
+        new OtpNet.Totp(OtpNet.Base32Encoding.ToBytes(base32Key)).ComputeTotp(factory.Clock.GetUtcNow().UtcDateTime.AddSeconds(steps * Totp.StepSeconds));
 }

@@ -44,7 +44,8 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
 
     /// <summary>False keeps the file when the factory is disposed.</summary>
     public bool OwnsDatabase { get; init; } = true;
-    public MutableTimeProvider Clock { get; } = new();
+    /// <summary>The server's clock (a derived factory may start it elsewhere than now).</summary>
+    public MutableTimeProvider Clock { get; init; } = new();
 
     /// <summary>Every log entry the server writes at the configured level (Warning and above unless <see cref="Settings"/> says otherwise).</summary>
     public LogCollector Logs { get; } = new();

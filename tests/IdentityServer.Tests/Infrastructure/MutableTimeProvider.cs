@@ -2,10 +2,13 @@ using System.Diagnostics;
 
 namespace IdentityServer.Tests.Infrastructure;
 
-/// <summary>A clock that runs like the real one (from the real current time) and that a test can move forward.</summary>
-public sealed class MutableTimeProvider : TimeProvider
+/// <summary>
+/// A clock that runs like the real one, from the real current time plus <paramref name="startOffset"/> (default none), and that a
+/// test can move forward.
+/// </summary>
+public sealed class MutableTimeProvider(TimeSpan startOffset = default) : TimeProvider
 {
-    private readonly DateTimeOffset _start = DateTimeOffset.UtcNow;
+    private readonly DateTimeOffset _start = DateTimeOffset.UtcNow + startOffset;
     private readonly Stopwatch _running = Stopwatch.StartNew();
     private long _offsetTicks;
 

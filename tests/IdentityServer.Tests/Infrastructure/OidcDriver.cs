@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using AngleSharp.Html.Parser;
-using IdentityServer.Protocol.Tokens;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.IdentityModel.Tokens;
 
@@ -50,7 +49,7 @@ public sealed class OidcDriver(HttpClient http)
         string redirectUri = IdentityServerFactory.WebRedirect, string scope = "openid profile email offline_access api1") => new()
     {
         ["client_id"] = clientId, ["redirect_uri"] = redirectUri, ["response_type"] = "code", ["scope"] = scope,
-        ["code_challenge"] = Pkce.ComputeChallenge(verifier), ["code_challenge_method"] = "S256",
+        ["code_challenge"] = Hashes.S256Challenge(verifier), ["code_challenge_method"] = "S256",
         ["state"] = "st-" + Guid.NewGuid().ToString("N"), ["nonce"] = "n-" + Guid.NewGuid().ToString("N"),
     };
 

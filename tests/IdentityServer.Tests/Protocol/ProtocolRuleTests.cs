@@ -1,31 +1,14 @@
+using System.Security.Cryptography;
+using System.Text;
 using IdentityServer.Protocol.Clients;
-using IdentityServer.Protocol.Requests;
-using IdentityServer.Protocol.Tokens;
+using IdentityServer.Protocol.Handlers;
+using Microsoft.IdentityModel.Tokens;
 
 namespace IdentityServer.Tests.Protocol;
 
 /// <summary>Unit tests of protocol rules that need no host.</summary>
 public sealed class ProtocolRuleTests
 {
-    [Fact]
-    public void Pkce_Rfc7636AppendixB_Vector()
-    {
-        const string verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        Assert.Equal("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", Pkce.ComputeChallenge(verifier));
-        Assert.True(Pkce.Verify(verifier, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
-        Assert.False(Pkce.Verify(verifier + "x", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
-    }
-
-    [Theory]
-    [InlineData("short", false)]
-    [InlineData("has space in it and is long enough to pass the length check", false)]
-    [InlineData("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", true)]
-    [InlineData("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEj.~", true)]
-    public void Pkce_Syntax(string value, bool ok) => Assert.Equal(ok, Pkce.IsWellFormed(value));
-
-    [Fact]
-    public void Pkce_VerifierOver128Chars_Refused() => Assert.False(Pkce.IsWellFormed(new string('a', 129)));
-
     [Theory]
     [InlineData("https://app.example/cb", true)]
     [InlineData("https://app.example/cb/", false)]
@@ -44,43 +27,33 @@ public sealed class ProtocolRuleTests
     }
 
     [Fact]
-    public void Parameters_RepeatedRefused_EmptyTreatedAsAbsent()
+    public void Parameters_RepeatedOverlongOrTooMany_Refused()
     {
-        var repeated = OAuthParameters.Parse([KeyValuePair.Create("scope", (IReadOnlyList<string?>)["a", "b"])]);
-        Assert.False(repeated.Succeeded);
-        Assert.Equal("invalid_request", repeated.Error.Error);
-
-        var empty = OAuthParameters.Parse([KeyValuePair.Create("state", (IReadOnlyList<string?>)[""])]);
-        Assert.True(empty.Succeeded);
-        Assert.Null(empty.Value["state"]);
+        Assert.Null(RequestParameterRules.Check([("scope", 0, "openid"), ("state", 0, "")]));
+        Assert.Equal(RequestParameterRules.Repeated, RequestParameterRules.Check([("scope", 2, null)]));
+        Assert.Null(RequestParameterRules.Check([("state", 0, new string('x', RequestParameterRules.MaxValueLength))]));
+        Assert.Equal(RequestParameterRules.TooLong, RequestParameterRules.Check([("state", 0, new string('x', RequestParameterRules.MaxValueLength + 1))]));
+        var many = Enumerable.Range(0, RequestParameterRules.MaxParameterCount + 1).Select(i => ("p" + i, 0, (string?)"v")).ToList();
+        Assert.Null(RequestParameterRules.Check(many[..^1]));
+        Assert.Equal(RequestParameterRules.TooMany, RequestParameterRules.Check(many));
     }
 
     [Fact]
-    public void Parameters_OverlongValueRefused()
+    public void ClientSecret_StoredAsSha256_VerifiesInConstantTime_RespectsExpiry()
     {
-        var r = OAuthParameters.Parse([KeyValuePair.Create("state", (IReadOnlyList<string?>)[new string('x', OAuthParameters.MaxValueLength + 1)])]);
-        Assert.Equal("invalid_request", r.Error!.Error);
-    }
-
-    [Fact]
-    public void ClientSecret_VerifiesHash_RespectsExpiry()
-    {
-        var secret = ClientSecretHasher.GenerateSecret();
+        var secret = ClientSecrets.Generate();
         Assert.Equal(43, secret.Length);
         var now = DateTimeOffset.UtcNow;
-        var stored = new ClientSecret(ClientSecretHasher.Hash(secret));
-        Assert.True(ClientSecretHasher.Verify(secret, [stored], now));
-        Assert.False(ClientSecretHasher.Verify(secret + "x", [stored], now));
-        Assert.False(ClientSecretHasher.Verify(secret, [stored with { ExpiresAt = now }], now));
-        Assert.NotEqual(secret, stored.Hash);
-    }
+        var stored = new StoredClientSecret(ClientSecrets.Hash(secret), now);
+        Assert.Equal(Base64UrlEncoder.Encode(SHA256.HashData(Encoding.UTF8.GetBytes(secret))), stored.Sha256);
+        Assert.True(ClientSecrets.Verify(secret, [stored], now));
+        Assert.False(ClientSecrets.Verify(secret + "x", [stored], now));
+        Assert.False(ClientSecrets.Verify(secret, [stored with { ExpiresAt = now }], now));
+        Assert.True(ClientSecrets.Verify(secret, [new StoredClientSecret("not base64url!", now), stored], now));
 
-    [Fact]
-    public void OpaqueToken_256Bits_Unique()
-    {
-        var a = OpaqueToken.Create();
-        Assert.Equal(43, a.Length);
-        Assert.NotEqual(a, OpaqueToken.Create());
-        Assert.NotEqual(a, OpaqueToken.Hash(a));
+        var json = ClientSecrets.Serialize([stored]);
+        Assert.DoesNotContain(secret, json);
+        Assert.Equal([stored], ClientSecrets.Parse(json));
+        Assert.Empty(ClientSecrets.Parse("$2a$not-json"));
     }
 }

@@ -1,13 +1,12 @@
 using System.ComponentModel.DataAnnotations;
 using IdentityServer.Account;
 using IdentityServer.Data.Entities;
-using IdentityServer.Protocol.Audit;
-using IdentityServer.Protocol.Options;
-using IdentityServer.Protocol.Stores;
+using IdentityServer.Audit;
+using IdentityServer.Interaction;
+using IdentityServer.Options;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
-using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.EntityFrameworkCore;
 
 namespace IdentityServer.Pages.Account;
@@ -19,7 +18,7 @@ namespace IdentityServer.Pages.Account;
 /// work, so the page does not reveal which accounts exist; the log records why.
 /// </summary>
 public sealed class LoginModel(
-    UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, IClientStore clients, Passkeys passkeys,
+    UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, InteractionService interaction, Passkeys passkeys,
     IdentityServerOptions options, IAuditLog audit, TimeProvider time, ILogger<LoginModel> logger) : PageModel
 {
     [BindProperty] public InputModel Input { get; set; } = new();
@@ -50,15 +49,13 @@ public sealed class LoginModel(
     /// <summary>Shows the form, pre-filled from the authorization request's <c>login_hint</c>.</summary>
     public async Task OnGetAsync()
     {
-        var query = AuthorizeQuery();
-        if (query is not null && query.TryGetValue("login_hint", out var hint)) Input.UserName = hint.ToString();
-        await LoadClientNameAsync(query);
+        if (await LoadClientAsync() is { LoginHint: { } hint }) Input.UserName = hint;
     }
 
     /// <summary>Checks the password; on success signs in with <c>amr=pwd</c>, <c>auth_time</c> and <c>sid</c>, then returns to <see cref="ReturnUrl"/> (local only).</summary>
     public async Task<IActionResult> OnPostAsync()
     {
-        await LoadClientNameAsync(AuthorizeQuery());
+        await LoadClientAsync();
         if (!ModelState.IsValid) return Page();
 
         var name = Input.UserName.Trim();
@@ -112,7 +109,7 @@ public sealed class LoginModel(
     /// <summary>Signs in with the passkey assertion in <paramref name="credential"/> (JSON of <c>PublicKeyCredential.toJSON()</c>); see <see cref="Passkeys.SignInAsync"/>.</summary>
     public async Task<IActionResult> OnPostPasskeyAsync(string? credential)
     {
-        await LoadClientNameAsync(AuthorizeQuery());
+        await LoadClientAsync();
         ModelState.Clear();
         if (string.IsNullOrEmpty(credential) || credential.Length > 64 * 1024)
         {
@@ -148,20 +145,15 @@ public sealed class LoginModel(
 
     private string SafeReturnUrl() => !string.IsNullOrEmpty(ReturnUrl) && Url.IsLocalUrl(ReturnUrl) ? ReturnUrl : "/";
 
-    private Dictionary<string, Microsoft.Extensions.Primitives.StringValues>? AuthorizeQuery()
+    /// <summary>The authorization request this sign-in serves, if any (from the interaction service): its client's name and rules.</summary>
+    private async Task<AuthorizationContext?> LoadClientAsync()
     {
-        var url = SafeReturnUrl();
-        var q = url.IndexOf('?');
-        return q < 0 ? null : QueryHelpers.ParseQuery(url[q..]);
-    }
-
-    private async Task LoadClientNameAsync(Dictionary<string, Microsoft.Extensions.Primitives.StringValues>? query)
-    {
-        if (query is not null && query.TryGetValue("client_id", out var id) && id.Count == 1
-            && await clients.FindByClientIdAsync(id.ToString(), HttpContext.RequestAborted) is { Enabled: true } client)
+        var (context, _) = await interaction.GetAuthorizationContextAsync(SafeReturnUrl(), HttpContext.RequestAborted);
+        if (context is not null)
         {
-            ClientName = client.DisplayName ?? client.ClientId;
-            ClientRequiresMfa = client.RequireMfa;
+            ClientName = context.Client.Name;
+            ClientRequiresMfa = context.Client.RequireMfa;
         }
+        return context;
     }
 }

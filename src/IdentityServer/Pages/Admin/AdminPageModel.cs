@@ -3,7 +3,7 @@ using IdentityServer.Account;
 using IdentityServer.Data.Entities;
 using Microsoft.AspNetCore.Identity;
 using IdentityServer.Admin;
-using IdentityServer.Protocol.Options;
+using IdentityServer.Options;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.AspNetCore.Mvc.RazorPages;

@@ -1,5 +1,6 @@
 using IdentityServer.Admin;
-using IdentityServer.Protocol.Grants;
+using IdentityServer.Protocol;
+using IdentityServer.Protocol.Clients;
 using Microsoft.AspNetCore.Mvc;
 
 namespace IdentityServer.Pages.Admin;
@@ -32,9 +33,9 @@ public sealed class ClientEditModel(ClientAdministration clients, ScopeCatalog c
     /// <summary>A confirmation for this response only (pages that show a secret are rendered, not redirected to).</summary>
     public string? Notice { get; private set; }
     public bool IsNew => string.IsNullOrEmpty(ClientId);
-    public bool ReadOnly => Existing?.Source == Data.Entities.ClientSources.Configuration;
-    public IEnumerable<string> KnownGrantTypes => Protocol.Grants.GrantTypes.Supported.Order();
-    public IEnumerable<string> KnownScopes => Protocol.Grants.Scopes.Identity.Concat(catalog.ApiScopeNames.Order());
+    public bool ReadOnly => Existing?.Source == ClientSources.Configuration;
+    public IEnumerable<string> KnownGrantTypes => SupportedGrantTypes.All.Order();
+    public IEnumerable<string> KnownScopes => Protocol.Scopes.Identity.Concat(catalog.ApiScopeNames.Order());
 
     /// <summary>Shows the form, empty or filled from the client.</summary>
     public async Task<IActionResult> OnGetAsync()

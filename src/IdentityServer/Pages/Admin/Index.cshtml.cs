@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore;
 namespace IdentityServer.Pages.Admin;
 
 /// <summary>The admin UI's start page.</summary>
-public sealed class IndexModel(IdentityServerDbContext db) : AdminPageModel
+public sealed class IndexModel(IdentityServerDbContext db, OpenIddict.Abstractions.IOpenIddictApplicationManager clients) : AdminPageModel
 {
     public int Clients { get; private set; }
     public int Users { get; private set; }
@@ -12,7 +12,7 @@ public sealed class IndexModel(IdentityServerDbContext db) : AdminPageModel
     /// <summary>Counts clients and users.</summary>
     public async Task OnGetAsync()
     {
-        Clients = await db.Clients.CountAsync(HttpContext.RequestAborted);
+        Clients = (int)await clients.CountAsync(HttpContext.RequestAborted);
         Users = await db.Users.CountAsync(HttpContext.RequestAborted);
     }
 }

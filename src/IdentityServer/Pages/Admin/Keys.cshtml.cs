@@ -5,7 +5,7 @@ using Microsoft.EntityFrameworkCore;
 namespace IdentityServer.Pages.Admin;
 
 /// <summary>Signing keys with their state (published, active, retired); no key material.</summary>
-public sealed class KeysModel(IdentityServerDbContext db, Protocol.Options.IdentityServerOptions options, TimeProvider time) : AdminPageModel
+public sealed class KeysModel(IdentityServerDbContext db, Options.IdentityServerOptions options, TimeProvider time) : AdminPageModel
 {
     public IReadOnlyList<SigningKeyView> Keys { get; private set; } = [];
 

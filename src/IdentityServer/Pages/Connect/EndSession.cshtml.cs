@@ -1,17 +1,22 @@
 using System.Text.Json;
 using IdentityServer.Account;
-using IdentityServer.Http;
-using IdentityServer.Protocol.Endpoints.EndSession;
-using IdentityServer.Protocol.Requests;
+using IdentityServer.Interaction;
+using IdentityServer.Protocol.Clients;
+using Microsoft.AspNetCore;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.AspNetCore.WebUtilities;
+using OpenIddict.Abstractions;
+using OpenIddict.Server.AspNetCore;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace IdentityServer.Pages.Connect;
 
 /// <summary>
-/// The end-session endpoint (OpenID Connect RP-Initiated Logout 1.0), GET or form POST from the relying party. After
-/// <see cref="EndSessionValidator"/>:
+/// The end-session endpoint (OpenID Connect RP-Initiated Logout 1.0), GET or form POST from the relying party, after OpenIddict
+/// validated the request (the <c>id_token_hint</c>, <c>client_id</c> against it, the <c>post_logout_redirect_uri</c> registered for the
+/// client; see <see cref="Protocol.Handlers.EndSessionHints"/>). Then:
 /// <list type="bullet">
 /// <item>an <c>id_token_hint</c> from this session (same <c>sub</c> and <c>sid</c>) ends it at once (§2: the hint shows the RP acts
 /// for this person); otherwise, with a session, the person confirms on a page first (§3: the OP SHOULD ask)</item>
@@ -21,48 +26,51 @@ namespace IdentityServer.Pages.Connect;
 /// Invalid requests get a readable error page (400), never a redirect.
 /// </summary>
 [IgnoreAntiforgeryToken] // relying parties post here cross-site; the confirmation form has its own page and token
-public sealed class EndSessionModel(EndSessionValidator validator, SessionLogout logout, InteractionTickets tickets) : PageModel
+public sealed class EndSessionModel(SessionLogout logout, InteractionTickets tickets, ClientApplicationManager clients) : PageModel
 {
-    /// <summary>Kind of the sealed ticket that carries a validated request to the confirmation.</summary>
-    public const string TicketKind = "endsession";
-
     public string? Problem { get; private set; }
     public string? ClientName { get; private set; }
     public string? Ticket { get; private set; }
     public bool SignedOut { get; private set; }
 
     /// <summary>A GET request.</summary>
-    public Task<IActionResult> OnGetAsync() => HandleAsync(HttpParameters.FromQuery(Request));
+    public Task<IActionResult> OnGetAsync() => HandleAsync();
 
     /// <summary>A form POST request.</summary>
-    public async Task<IActionResult> OnPostAsync() => await HandleAsync(await HttpParameters.FromFormAsync(Request, HttpContext.RequestAborted));
+    public Task<IActionResult> OnPostAsync() => HandleAsync();
 
-    private async Task<IActionResult> HandleAsync(Protocol.Errors.OAuthResult<OAuthParameters> parsed)
+    private async Task<IActionResult> HandleAsync()
     {
-        var validated = parsed.Succeeded ? await validator.ValidateAsync(parsed.Value, HttpContext.RequestAborted) : parsed.Error!;
-        if (!validated.Succeeded)
+        Response.Headers.CacheControl = "no-store";
+        var request = HttpContext.GetOpenIddictServerRequest();
+        if (request is null || HttpContext.GetOpenIddictServerResponse() is { Error: not null })
         {
-            Problem = validated.Error.SafeDescription;
+            Problem = HttpContext.GetOpenIddictServerResponse()?.ErrorDescription ?? "The sign-out request is malformed.";
             Response.StatusCode = StatusCodes.Status400BadRequest;
             return Page();
         }
-        var request = validated.Value;
+        var hint = (await HttpContext.AuthenticateAsync(OpenIddictServerAspNetCoreDefaults.AuthenticationScheme)).Principal;
+        var (hintSubject, hintSid) = (hint?.GetClaim(Claims.Subject), hint?.GetClaim(Protocol.ProtocolNames.Claims.SessionId));
+        var postLogout = request.PostLogoutRedirectUri;
+        var state = postLogout is null ? null : request.State;
+
         var session = SessionClaims.FromPrincipal(User);
         // Silent only for a hint from this very session: same person and, when the hint names one, the same sid. Any other ID
         // token of the person (an old one, another RP's) could otherwise sign them out from a link on any page.
-        if (session is not null && (request.HintSubject != session.SubjectId || (request.HintSessionId is { } hintSid && hintSid != session.SessionId)))
+        if (session is not null && (hintSubject != session.SubjectId || (hintSid is not null && hintSid != session.SessionId)))
         {
-            ClientName = request.Client?.DisplayName ?? request.Client?.ClientId;
-            Ticket = tickets.Seal(TicketKind, JsonSerializer.Serialize(new SealedRequest(request.PostLogoutRedirectUri, request.State)));
+            var clientId = request.ClientId ?? hint?.GetAudiences().FirstOrDefault();
+            ClientName = clientId is null ? null : (await clients.FindProfileAsync(clientId, HttpContext.RequestAborted))?.Name;
+            Ticket = tickets.Seal(InteractionTickets.EndSessionKind, JsonSerializer.Serialize(new SealedRequest(postLogout, state)));
             return Page();
         }
         await logout.LogoutAsync(HttpContext);
-        if (request.PostLogoutRedirectUri is not { } uri)
+        if (postLogout is null)
         {
             SignedOut = true;
             return Page();
         }
-        return Redirect(PostLogoutUrl(uri, request.State));
+        return Redirect(PostLogoutUrl(postLogout, state));
     }
 
     /// <summary>The verified post-logout URI with <c>state</c> added when there is one (RP-Initiated Logout §3).</summary>

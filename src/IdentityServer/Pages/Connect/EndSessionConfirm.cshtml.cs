@@ -1,6 +1,6 @@
 using System.Text.Json;
 using IdentityServer.Account;
-using IdentityServer.Http;
+using IdentityServer.Interaction;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
@@ -14,7 +14,7 @@ public sealed class EndSessionConfirmModel(SessionLogout logout, InteractionTick
     /// <summary>Signs out, then redirects to the post-logout URI (with <c>state</c>) or shows "signed out".</summary>
     public async Task<IActionResult> OnPostAsync()
     {
-        var value = tickets.Open(Ticket, EndSessionModel.TicketKind)?.Value;
+        var value = tickets.Open(Ticket, InteractionTickets.EndSessionKind)?.Value;
         var request = value is null ? null : JsonSerializer.Deserialize<EndSessionModel.SealedRequest>(value);
         await logout.LogoutAsync(HttpContext);
         if (request?.PostLogoutRedirectUri is { } uri)

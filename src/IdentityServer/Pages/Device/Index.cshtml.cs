@@ -2,30 +2,26 @@ using System.Globalization;
 using System.Security.Cryptography;
 using IdentityServer.Account;
 using IdentityServer.Device;
-using IdentityServer.Http;
-using IdentityServer.Protocol.Endpoints.Device;
-using IdentityServer.Protocol.Options;
+using IdentityServer.Interaction;
+using IdentityServer.Options;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.IdentityModel.Tokens;
-using Code = IdentityServer.Protocol.Grants.UserCode;
+using Code = IdentityServer.Protocol.UserCode;
 
 namespace IdentityServer.Pages.Device;
 
 /// <summary>
-/// The device flow's <c>verification_uri</c> (RFC 8628 §3.3): the person types the <c>user_code</c> their device shows.
-/// <c>verification_uri_complete</c> (<c>?user_code=…</c>) only fills the field in; the person still presses Continue and then
-/// confirms (§5.4), so a link alone never approves anything. Code entry is rate-limited per client address and per browser
-/// session (<see cref="UserCodeAttemptLimiter"/>, §5.1); wrong codes and refusals are logged, without the code. A pending code leads, through sign-in
-/// when needed, to the confirmation screen with a sealed ticket that carries the code.
+/// The device flow's <c>verification_uri</c> (RFC 8628 §3.3), an OpenIddict end-user verification endpoint: the person types the
+/// <c>user_code</c> their device shows. <c>verification_uri_complete</c> (<c>?user_code=…</c>) only fills the field in; the person still
+/// presses Continue and then confirms (§5.4), so a link alone never approves anything. Code entry is rate-limited per client address
+/// and per browser session (<see cref="UserCodeAttemptLimiter"/>, §5.1); wrong codes and refusals are logged, without the code. A
+/// pending code leads, through sign-in when needed, to the confirmation screen with a sealed ticket that carries the code.
 /// </summary>
 public sealed class IndexModel(DeviceVerification verification, UserCodeAttemptLimiter limiter, InteractionTickets tickets,
     IdentityServerOptions options, ILogger<IndexModel> logger) : PageModel
 {
-    /// <summary>Kind of the ticket handed to the confirmation page; its value is <c>id|user code</c>.</summary>
-    public const string TicketKind = "device";
-
     /// <summary>Base name of the cookie that identifies a browser session for the attempt limit.</summary>
     public const string SessionCookie = "idsrv.device";
 
@@ -54,7 +50,8 @@ public sealed class IndexModel(DeviceVerification verification, UserCodeAttemptL
             return Page();
         }
 
-        var lookup = await verification.FindByUserCodeAsync(UserCode, HttpContext.RequestAborted);
+        var normalized = Code.Normalize(UserCode);
+        var lookup = await verification.FindAsync(HttpContext, normalized);
         switch (lookup.State)
         {
             case DeviceVerificationState.Unknown:
@@ -62,11 +59,10 @@ public sealed class IndexModel(DeviceVerification verification, UserCodeAttemptL
                 ErrorMessage = "That code is not valid. Check the code shown on your device and try again.";
                 return Page();
             case DeviceVerificationState.Pending:
-                var normalized = Code.Normalize(UserCode)!;
-                var ticket = tickets.Seal(TicketKind, lookup.Record!.Id + "|" + normalized);
+                var ticket = tickets.Seal(InteractionTickets.DeviceKind, normalized!);
                 return LocalRedirect(QueryHelpers.AddQueryString("/device/confirm", "ticket", ticket));
             default:
-                logger.LogInformation("User code entered for device authorization {DeviceAuthorizationId} in state {State}", lookup.Record?.Id, lookup.State);
+                logger.LogInformation("User code entered for a device authorization in state {State}", lookup.State);
                 Outcome = DeviceMessages.For(lookup.State);
                 return Page();
         }

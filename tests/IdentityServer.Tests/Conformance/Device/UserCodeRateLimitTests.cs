@@ -61,11 +61,15 @@ public sealed class UserCodeRateLimitConcurrencyTests(RateLimitedFactory factory
         var responses = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => Task.Run(() => browser.PostAsync("/device",
             new FormUrlEncodedContent(new Dictionary<string, string>
             {
-                ["user_code"] = IdentityServer.Protocol.Grants.UserCode.Create(), ["__RequestVerificationToken"] = token,
+                ["user_code"] = RandomCode(), ["__RequestVerificationToken"] = token,
             })))));
 
         Assert.Equal(3, responses.Count(r => r.StatusCode == HttpStatusCode.OK));
         Assert.Equal(37, responses.Count(r => r.StatusCode == HttpStatusCode.TooManyRequests));
         Assert.Equal(3, factory.Logs.Entries.Count(e => e.Message.Contains("User code entry failed")));
     }
+
+    /// <summary>A well-formed user code drawn at random from the alphabet.</summary>
+    private static string RandomCode() =>
+        string.Concat(Enumerable.Range(0, IdentityServer.Protocol.UserCode.Length).Select(_ => IdentityServer.Protocol.UserCode.Alphabet[Random.Shared.Next(IdentityServer.Protocol.UserCode.Alphabet.Length)]));
 }

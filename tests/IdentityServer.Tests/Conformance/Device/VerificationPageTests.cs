@@ -1,6 +1,6 @@
 using System.Net;
 using AngleSharp.Html.Parser;
-using IdentityServer.Data;
+using IdentityServer.Protocol.Clients;
 using IdentityServer.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
@@ -161,10 +161,29 @@ public sealed class VerificationPageTests(IdentityServerFactory factory) : IClas
         }
     }
 
+    [Fact]
+    public async Task ApprovalsAndDenialsRacing_OneDecides_AndThePollAgrees()
+    {
+        var start = await _d.StartAsync();
+        var browser = factory.CreateBrowser();
+        var page = await DeviceDriver.OpenConfirmationAsync(browser, start.Str("user_code"));
+        var headings = (await Task.WhenAll(Enumerable.Range(0, 10).Select(i => DeviceDriver.DecideAsync(browser, page, i % 2 == 0 ? "approve" : "deny"))))
+            .Select(DeviceDriver.Heading).ToList();
+
+        var approved = headings.Count(h => h == "Device approved");
+        Assert.InRange(approved, 0, 1);
+        Assert.All(headings, h => Assert.Contains(h, new[] { "Device approved", "Request denied", "This code has already been used" }));
+        var poll = await _d.PollAsync(start.Str("device_code"));
+        if (approved == 1) await Json.OkAsync(poll);
+        else await Json.ErrorAsync(poll, HttpStatusCode.BadRequest, "access_denied");
+    }
+
     private async Task SetEnabledAsync(string clientId, bool enabled)
     {
         using var scope = factory.Services.CreateScope();
-        var db = scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>();
-        Assert.Equal(1, await db.Clients.Where(c => c.ClientId == clientId).ExecuteUpdateAsync(s => s.SetProperty(c => c.Enabled, enabled)));
+        var clients = scope.ServiceProvider.GetRequiredService<ClientApplicationManager>();
+        var application = await clients.FindAnyByClientIdAsync(clientId);
+        Assert.NotNull(application);
+        await clients.UpdateAsync(application, await clients.GetProfileAsync(application) with { Enabled = enabled });
     }
 }

@@ -1,19 +1,25 @@
 using System.Net;
 using IdentityServer.Data;
 using IdentityServer.Maintenance;
-using IdentityServer.Protocol.Options;
+using IdentityServer.Options;
 using IdentityServer.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
+using OpenIddict.EntityFrameworkCore.Models;
 
 namespace IdentityServer.Tests.Conformance.Lifecycle;
 
-/// <summary>A server whose cleanup job only runs when a test calls it, with no retention.</summary>
+/// <summary>
+/// A server whose cleanup job only runs when a test calls it, with no retention. Its clock starts 31 days and an hour before the
+/// real time: OpenIddict's pruning judges a token's expiry by the real clock, so after the test moves the server's clock forward by
+/// 31 days, what was issued before has expired by both clocks and what is issued then has not.
+/// </summary>
 public sealed class ManualCleanupFactory : IdentityServerFactory
 {
     public ManualCleanupFactory()
     {
+        Clock = new MutableTimeProvider(-(TimeSpan.FromDays(31) + TimeSpan.FromHours(1)));
         Settings["IdentityServer:Cleanup:Enabled"] = "false";
         Settings["IdentityServer:Cleanup:RetentionSeconds"] = "0";
         Settings["IdentityServer:Cleanup:BatchSize"] = "2"; // several batches even for a handful of rows
@@ -29,6 +35,19 @@ public sealed class CleanupTests(ManualCleanupFactory factory) : IClassFixture<M
         return await query(scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>());
     }
 
+    private static Task<int> TokenRows(IdentityServerDbContext db) => db.Set<OpenIddictEntityFrameworkCoreToken>().CountAsync();
+
+    private static Task<int> AuthorizationRows(IdentityServerDbContext db) => db.Set<OpenIddictEntityFrameworkCoreAuthorization>().CountAsync();
+
+    private async Task RevokeAsync(OidcDriver d, string refreshToken) =>
+        Assert.Equal(HttpStatusCode.OK, (await d.Http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/connect/revocation")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["token"] = refreshToken, ["client_id"] = IdentityServerFactory.WebClient, ["client_secret"] = IdentityServerFactory.WebSecret,
+            }),
+        })).StatusCode);
+
     [Fact]
     public async Task RemovesWhatExpiredOrWasRevoked_KeepsWhatIsLive_OncePerInterval()
     {
@@ -38,27 +57,27 @@ public sealed class CleanupTests(ManualCleanupFactory factory) : IClassFixture<M
         await new DeviceDriver(factory).StartAsync();
         await Json.OkAsync(await d.TokenAsync(new() { ["grant_type"] = "client_credentials", ["scope"] = IdentityServerFactory.ApiScope },
             IdentityServerFactory.ServiceClient, IdentityServerFactory.ServiceSecret));
-        var revocation = new HttpRequestMessage(HttpMethod.Post, "/connect/revocation")
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = revoked.Str("refresh_token"), ["client_id"] = IdentityServerFactory.WebClient, ["client_secret"] = IdentityServerFactory.WebSecret }),
-        };
-        Assert.Equal(HttpStatusCode.OK, (await d.Http.SendAsync(revocation)).StatusCode);
+        await RevokeAsync(d, revoked.Str("refresh_token"));
+        var oldSessionRows = await DbAsync(db => db.SessionClients.CountAsync());
+        Assert.True(oldSessionRows >= 1);
 
-        // Everything above outlives its absolute lifetime (30 days); then a fresh sign-in that must survive.
+        // Everything above outlives its lifetime (the refresh tokens' sliding 14 days); then a fresh sign-in that must survive.
         factory.Clock.Advance(TimeSpan.FromDays(31));
         var fresh = await new OidcDriver(factory.CreateBrowser()).SignInAndGetTokensAsync();
-        var grantsBefore = await DbAsync(db => db.Grants.CountAsync());
 
         var cleanup = factory.Services.GetRequiredService<Cleanup>();
         var report = await cleanup.TryRunAsync();
         Assert.NotNull(report);
-        // Two code flows (codes, refresh tokens, access tokens, grants; one grant revoked), a device code, a client-credentials token.
-        Assert.Equal(new CleanupReport(AuthorizationCodes: 2, DeviceCodes: 1, RefreshTokens: 2, AccessTokens: 3, Grants: 2, Challenges: 0), report);
-        Assert.Equal(grantsBefore - 2, await DbAsync(db => db.Grants.CountAsync()));
+        // Tokens: three redeemed codes, two expired refresh tokens (one of them revoked), the expired device and user codes; access
+        // and ID tokens and client credentials have no rows. Authorizations: the revoked one, and the old sign-in's and the device
+        // request's, now without tokens.
+        Assert.Equal(new CleanupReport(Tokens: 7, Authorizations: 3, Challenges: 0, SigningKeys: 0, RevokedAccessTokens: 0, DevicePolls: 0,
+            SessionClients: oldSessionRows), report);
 
         // Only the fresh family is left, and it still works.
-        Assert.Equal(1, await DbAsync(db => db.RefreshTokens.CountAsync()));
-        Assert.Equal(0, await DbAsync(db => db.DeviceCodes.CountAsync()));
+        Assert.Equal(1, await DbAsync(TokenRows));
+        Assert.Equal(1, await DbAsync(AuthorizationRows));
+        Assert.Equal(1, await DbAsync(db => db.SessionClients.CountAsync()));
         await Json.OkAsync(await new OidcDriver(factory.CreateBrowser()).RefreshAsync(fresh.Str("refresh_token")));
         await Json.ErrorAsync(await d.RefreshAsync(old.Str("refresh_token")), HttpStatusCode.BadRequest, "invalid_grant");
 
@@ -70,15 +89,15 @@ public sealed class CleanupTests(ManualCleanupFactory factory) : IClassFixture<M
 
         // Next interval, on the other node: a revoked family goes although it has not expired; live ones stay.
         var revokedLater = await new OidcDriver(factory.CreateBrowser()).SignInAndGetTokensAsync();
-        Assert.Equal(HttpStatusCode.OK, (await d.Http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/connect/revocation")
-        {
-            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["token"] = revokedLater.Str("refresh_token"), ["client_id"] = IdentityServerFactory.WebClient, ["client_secret"] = IdentityServerFactory.WebSecret }),
-        })).StatusCode);
-        var grants = await DbAsync(db => db.Grants.CountAsync());
+        await RevokeAsync(d, revokedLater.Str("refresh_token"));
+        var authorizations = await DbAsync(AuthorizationRows);
         factory.Clock.Advance(TimeSpan.FromHours(1));
         var second = await otherNode.TryRunAsync();
         Assert.NotNull(second);
-        Assert.Equal(1, second.Grants);
-        Assert.Equal(grants - 1, await DbAsync(db => db.Grants.CountAsync()));
+        // The fresh family's rotated refresh token, and the revoked family's code and refresh token.
+        Assert.Equal(3, second.Tokens);
+        Assert.Equal(1, second.Authorizations);
+        Assert.Equal(authorizations - 1, await DbAsync(AuthorizationRows));
+        Assert.Equal(1, await DbAsync(TokenRows));
     }
 }

@@ -10,7 +10,8 @@ public sealed class IntrospectionRevocationTests(IdentityServerFactory factory) 
 {
     private readonly OidcDriver _d = new(factory.CreateBrowser());
 
-    private Task<HttpResponseMessage> IntrospectAsync(string token, string clientId = ServiceClient, string? secret = ServiceSecret, string? hint = null)
+    /// <summary>Introspects as <paramref name="clientId"/>; by default the client the test's user tokens are issued to.</summary>
+    private Task<HttpResponseMessage> IntrospectAsync(string token, string clientId = IdentityServerFactory.WebClient, string? secret = WebSecret, string? hint = null)
     {
         var form = new Dictionary<string, string> { ["token"] = token };
         if (hint is not null) form["token_type_hint"] = hint;
@@ -72,6 +73,16 @@ public sealed class IntrospectionRevocationTests(IdentityServerFactory factory) 
         Assert.True((await Json.OkAsync(await IntrospectAsync(tokens.Str("access_token"), hint: "refresh_token"))).GetProperty("active").GetBoolean());
     }
 
+    [Fact]
+    public async Task Introspect_ByAClientTheTokenIsNeitherIssuedToNorMeantFor_OnlyActiveFalse()
+    {
+        // RFC 7662 §4: the answer tells who the user is and what the token may do; only the token's client and its audiences may know.
+        var tokens = await _d.SignInAndGetTokensAsync();
+        await AssertInactiveAsync(await IntrospectAsync(tokens.Str("access_token"), ServiceClient, ServiceSecret));
+        await AssertInactiveAsync(await IntrospectAsync(tokens.Str("refresh_token"), ServiceClient, ServiceSecret));
+        Assert.True((await Json.OkAsync(await IntrospectAsync(tokens.Str("access_token")))).GetProperty("active").GetBoolean());
+    }
+
     [Theory]
     [InlineData("unknown-token")]
     [InlineData("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")]
@@ -81,9 +92,9 @@ public sealed class IntrospectionRevocationTests(IdentityServerFactory factory) 
     public async Task Introspect_ExpiredAccessToken_Inactive()
     {
         var token = (await Json.OkAsync(await _d.TokenAsync(new() { ["grant_type"] = "client_credentials", ["scope"] = ApiScope }, ServiceClient, ServiceSecret))).Str("access_token");
-        Assert.True((await Json.OkAsync(await IntrospectAsync(token))).GetProperty("active").GetBoolean());
+        Assert.True((await Json.OkAsync(await IntrospectAsync(token, ServiceClient, ServiceSecret))).GetProperty("active").GetBoolean());
         factory.Clock.Advance(TimeSpan.FromSeconds(3601));
-        await AssertInactiveAsync(await IntrospectAsync(token));
+        await AssertInactiveAsync(await IntrospectAsync(token, ServiceClient, ServiceSecret));
     }
 
     [Fact]

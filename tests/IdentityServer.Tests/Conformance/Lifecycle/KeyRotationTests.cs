@@ -1,6 +1,6 @@
 using System.Text.Json;
 using IdentityServer.Data;
-using IdentityServer.Protocol.Keys;
+using IdentityServer.Keys;
 using IdentityServer.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;

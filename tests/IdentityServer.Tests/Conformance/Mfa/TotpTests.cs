@@ -22,15 +22,24 @@ public sealed class TotpTests(IdentityServerFactory factory) : IClassFixture<Ide
     }
 
     [Fact]
-    public void Totp_Rfc6238AppendixB_Sha1Vectors()
+    public void Totp_Rfc6238AppendixB_Sha1Vectors_MatchTheirStep_AndNoOther()
     {
         var key = "12345678901234567890"u8.ToArray();
         // RFC 6238 Appendix B lists 8 digits; authenticator apps show the last 6.
-        Assert.Equal("287082", Totp.Compute(key, Totp.StepAt(DateTimeOffset.FromUnixTimeSeconds(59))));
-        Assert.Equal("081804", Totp.Compute(key, Totp.StepAt(DateTimeOffset.FromUnixTimeSeconds(1111111109))));
-        Assert.Equal("005924", Totp.Compute(key, Totp.StepAt(DateTimeOffset.FromUnixTimeSeconds(1234567890))));
-        Assert.Equal("279037", Totp.Compute(key, Totp.StepAt(DateTimeOffset.FromUnixTimeSeconds(2000000000))));
+        (long Time, string Code)[] vectors = [(59, "287082"), (1111111109, "081804"), (1234567890, "005924"), (2000000000, "279037")];
+        foreach (var (time, code) in vectors)
+        {
+            var at = DateTimeOffset.FromUnixTimeSeconds(time);
+            Assert.Equal(time / Totp.StepSeconds, Totp.MatchStep(key, code, at));
+            // One step of clock drift either way is forgiven (RFC 6238 §5.2); two are not.
+            Assert.Equal(time / Totp.StepSeconds, Totp.MatchStep(key, code, at.AddSeconds(Totp.StepSeconds)));
+            Assert.Null(Totp.MatchStep(key, code, at.AddSeconds(2 * Totp.StepSeconds)));
+        }
+        Assert.Null(Totp.MatchStep(key, "28708", DateTimeOffset.FromUnixTimeSeconds(59)));
+        Assert.Null(Totp.MatchStep(key, "28708a", DateTimeOffset.FromUnixTimeSeconds(59)));
         Assert.Equal(key, Totp.FromBase32("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"));
+        Assert.Equal(key, Totp.FromBase32("gezd gnbv gy3t qojq gezd gnbv gy3t qojq"));
+        Assert.Null(Totp.FromBase32("GEZDGNBVGY3TQOJ1"));
     }
 
     [Fact]

@@ -1,6 +1,5 @@
 using System.Net;
 using System.Text.Json;
-using IdentityServer.Protocol.Tokens;
 using IdentityServer.Tests.Infrastructure;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -23,7 +22,7 @@ public sealed class AuthorizationCodeGrantTests(IdentityServerFactory factory) :
         var json = await Json.OkAsync(r);
         Assert.Contains("no-store", r.Headers.CacheControl!.ToString());
         Assert.Equal("Bearer", json.Str("token_type"));
-        Assert.Equal(3600, json.GetProperty("expires_in").GetInt32());
+        Assert.InRange(json.GetProperty("expires_in").GetInt32(), 3599, 3600); // counted to the moment the response is written
         Assert.Equal("openid profile email offline_access api1", json.Str("scope"));
         Assert.Equal(43, json.Str("refresh_token").Length);
 
@@ -40,7 +39,7 @@ public sealed class AuthorizationCodeGrantTests(IdentityServerFactory factory) :
         Assert.Equal(access.Subject, id.Subject);
         Assert.Equal(IdentityServerFactory.WebClient, id.Audiences.Single());
         Assert.Equal(p["nonce"], id.GetClaim("nonce").Value);
-        Assert.Equal(TokenFactory.LeftHalfHash(json.Str("access_token")), id.GetClaim("at_hash").Value);
+        Assert.Equal(Hashes.LeftHalfSha256(json.Str("access_token")), id.GetClaim("at_hash").Value);
         Assert.Contains(id.Claims, c => c.Type == "amr" && c.Value == "pwd");
         Assert.False(string.IsNullOrEmpty(id.GetClaim("sid").Value));
         var authTime = long.Parse(id.GetClaim("auth_time").Value);
@@ -54,6 +53,18 @@ public sealed class AuthorizationCodeGrantTests(IdentityServerFactory factory) :
         var code = await _d.GetCodeAsync(verifier);
         await Json.ErrorAsync(await _d.RedeemCodeAsync(code, OidcDriver.NewVerifier()), HttpStatusCode.BadRequest, "invalid_grant");
         // The failed attempt does not burn the code for the rightful client.
+        await Json.OkAsync(await _d.RedeemCodeAsync(code, verifier));
+    }
+
+    [Fact]
+    public async Task Rfc7636AppendixBVector_Redeems_AndOneCharacterOff_DoesNot()
+    {
+        // RFC 7636 Appendix B: this verifier's S256 challenge is E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM.
+        const string verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        var parameters = OidcDriver.AuthorizeParameters(verifier);
+        parameters["code_challenge"] = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        var code = await _d.GetCodeAsync(verifier, parameters);
+        await Json.ErrorAsync(await _d.RedeemCodeAsync(code, verifier[..^1] + "l"), HttpStatusCode.BadRequest, "invalid_grant");
         await Json.OkAsync(await _d.RedeemCodeAsync(code, verifier));
     }
 

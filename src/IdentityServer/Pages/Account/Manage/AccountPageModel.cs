@@ -42,8 +42,8 @@ public abstract class AccountPageModel(UserManager<ApplicationUser> users, SignI
 
     /// <summary>Records a change the person made to their own account in the audit log.</summary>
     protected Task AuditAsync(string auditEvent, ApplicationUser user, string? reason = null) =>
-        HttpContext.RequestServices.GetRequiredService<Protocol.Audit.IAuditLog>()
-            .RecordAsync(Protocol.Audit.AuditEntry.Self(auditEvent, user.Id, reason), HttpContext.RequestAborted);
+        HttpContext.RequestServices.GetRequiredService<Audit.IAuditLog>()
+            .RecordAsync(Audit.AuditEntry.Self(auditEvent, user.Id, reason), HttpContext.RequestAborted);
 
     /// <summary>Signs the same session in again so the new security stamp does not end it.</summary>
     protected Task RefreshSessionAsync(ApplicationUser user) =>

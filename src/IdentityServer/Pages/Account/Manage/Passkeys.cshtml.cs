@@ -14,7 +14,7 @@ namespace IdentityServer.Pages.Account.Manage;
 /// <see cref="PasskeyCeremonies.RegisterAsync"/>), rename, remove. Ids in forms are base64url credential ids.
 /// </summary>
 public sealed class PasskeysModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, PasskeyCeremonies passkeys,
-    IdentityServerDbContext db, IdentityServer.Protocol.Options.IdentityServerOptions options, ILogger<PasskeysModel> logger) : AccountPageModel(users, signIn)
+    IdentityServerDbContext db, IdentityServer.Options.IdentityServerOptions options, ILogger<PasskeysModel> logger) : AccountPageModel(users, signIn)
 {
     /// <summary>One row of the list.</summary>
     public sealed record Row(string Id, string Name, DateTimeOffset CreatedAt, DateTimeOffset? LastUsedAt, bool Synced);
@@ -87,7 +87,7 @@ public sealed class PasskeysModel(UserManager<ApplicationUser> users, SignInMana
         var key = Base64UrlEncoder.Encode(id);
         await db.PasskeyUsage.Where(u => u.CredentialId == key).ExecuteDeleteAsync();
         logger.LogInformation("Passkey removed for {UserId}", user.Id);
-        await AuditAsync(Protocol.Audit.AuditEvents.PasskeyRemoved, user, passkey.Name);
+        await AuditAsync(Audit.AuditEvents.PasskeyRemoved, user, passkey.Name);
         StatusMessage = $"Passkey \"{passkey.Name ?? "Passkey"}\" removed.";
         return RedirectToPage();
     }

@@ -43,7 +43,7 @@ public sealed class PasswordModel(UserManager<ApplicationUser> users, SignInMana
         await Users.ResetAccessFailedCountAsync(user);
         await RefreshSessionAsync(user);
         logger.LogInformation("Password changed for {UserId}", user.Id);
-        await AuditAsync(Protocol.Audit.AuditEvents.PasswordChanged, user);
+        await AuditAsync(Audit.AuditEvents.PasswordChanged, user);
         StatusMessage = "Your password was changed.";
         return RedirectToPage();
     }

@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text;
 using IdentityServer.Data.Entities;
-using IdentityServer.Protocol.Options;
+using IdentityServer.Options;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using QRCoder;
@@ -58,7 +58,7 @@ public sealed class TwoFactorModel(UserManager<ApplicationUser> users, SignInMan
         NewRecoveryCodes = (await Users.GenerateNewTwoFactorRecoveryCodesAsync(user, RecoveryCodeCount))!.ToList();
         await RefreshSessionAsync(user);
         logger.LogInformation("Authenticator app enabled for {UserId}", user.Id);
-        await AuditAsync(Protocol.Audit.AuditEvents.TotpEnabled, user);
+        await AuditAsync(Audit.AuditEvents.TotpEnabled, user);
         await LoadAsync(user, setup: false);
         return Page();
     }
@@ -70,7 +70,7 @@ public sealed class TwoFactorModel(UserManager<ApplicationUser> users, SignInMan
         if (!await Users.GetTwoFactorEnabledAsync(user)) return RedirectToPage();
         NewRecoveryCodes = (await Users.GenerateNewTwoFactorRecoveryCodesAsync(user, RecoveryCodeCount))!.ToList();
         logger.LogInformation("Recovery codes regenerated for {UserId}", user.Id);
-        await AuditAsync(Protocol.Audit.AuditEvents.RecoveryCodesRegenerated, user);
+        await AuditAsync(Audit.AuditEvents.RecoveryCodesRegenerated, user);
         await LoadAsync(user, setup: false);
         return Page();
     }
@@ -101,7 +101,7 @@ public sealed class TwoFactorModel(UserManager<ApplicationUser> users, SignInMan
         await Users.GenerateNewTwoFactorRecoveryCodesAsync(user, 0);
         await RefreshSessionAsync(user);
         logger.LogInformation("Authenticator app disabled for {UserId}", user.Id);
-        await AuditAsync(Protocol.Audit.AuditEvents.TotpDisabled, user, byCode ? "confirmed with a code" : "confirmed with the password");
+        await AuditAsync(Audit.AuditEvents.TotpDisabled, user, byCode ? "confirmed with a code" : "confirmed with the password");
         StatusMessage = "Two-step verification is off.";
         return RedirectToPage();
     }

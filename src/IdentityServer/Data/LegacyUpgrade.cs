@@ -1,0 +1,105 @@
+using System.Data.Common;
+using System.Text.Json;
+using IdentityServer.Protocol.Clients;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+using OpenIddict.Abstractions;
+using static OpenIddict.Abstractions.OpenIddictConstants;
+
+namespace IdentityServer.Data;
+
+/// <summary>
+/// Carries what a database of the previous release (the hand-written protocol engine, up to migration <c>AddKeyWithdrawal</c>) keeps
+/// in its own protocol tables into OpenIddict's, between the migration that adds OpenIddict's tables and the one that drops the old ones:
+/// <list type="bullet">
+/// <item>clients (table <c>Clients</c>) become OpenIddict applications with every setting, and their secrets (table
+/// <c>ClientSecrets</c>, already SHA-256) keep working, expiry and all;</item>
+/// <item>remembered consents (table <c>Consents</c>) become permanent authorizations;</item>
+/// <item>users, passkeys, TOTP keys, recovery codes, signing keys, the Data Protection key ring and the audit log are in tables that stay.</item>
+/// </list>
+/// Outstanding authorization codes, device codes and refresh tokens are not carried over: clients sign people in again (the README's
+/// upgrade notes say so). Access tokens issued before stay valid until they expire: they are JWTs signed by keys that stay published.
+/// Idempotent: a client or consent already carried over is skipped, so a second run (another node) changes nothing.
+/// </summary>
+public sealed class LegacyUpgrade(IdentityServerDbContext db, ClientApplicationManager clients, IOpenIddictAuthorizationManager authorizations,
+    ILogger<LegacyUpgrade> logger)
+{
+    private static readonly DateTimeOffsetToBinaryConverter Binary = new();
+
+    /// <summary>Carries clients and consents over; returns how many of each were added.</summary>
+    public async Task<(int Clients, int Consents)> RunAsync(CancellationToken ct)
+    {
+        if (db.Database.ProviderName != "Microsoft.EntityFrameworkCore.Sqlite" || !await TableExistsAsync("Clients", ct)) return (0, 0);
+        var clientCount = 0;
+        var secrets = await ReadAsync("SELECT ClientEntityId, Hash, Description, CreatedAt, ExpiresAt FROM ClientSecrets", r =>
+            (ClientEntityId: r.GetInt64(0), Secret: new StoredClientSecret(r.GetString(1), Time(r, 3)!.Value, Time(r, 4), r.IsDBNull(2) ? null : r.GetString(2))), ct);
+        var rows = await ReadAsync("""
+            SELECT Id, ClientId, DisplayName, Enabled, RedirectUris, PostLogoutRedirectUris, GrantTypes, Scopes, RequireConsent, RequireMfa,
+                   IdTokenSignedResponseAlg, BackChannelLogoutUri, AccessTokenLifetimeSeconds, RefreshTokenLifetimeSeconds, Source, CreatedAt
+            FROM Clients
+            """, r => (Id: r.GetInt64(0), Profile: new ClientProfile
+        {
+            ClientId = r.GetString(1), DisplayName = Text(r, 2), Enabled = r.GetBoolean(3), RedirectUris = List(r, 4), PostLogoutRedirectUris = List(r, 5),
+            GrantTypes = List(r, 6), Scopes = List(r, 7), RequireConsent = r.GetBoolean(8), RequireMfa = r.GetBoolean(9), IdTokenSignedResponseAlg = Text(r, 10),
+            BackChannelLogoutUri = Text(r, 11), AccessTokenLifetimeSeconds = Int(r, 12), RefreshTokenLifetimeSeconds = Int(r, 13),
+            Source = Text(r, 14) ?? ClientSources.Admin, CreatedAt = Time(r, 15) ?? DateTimeOffset.UnixEpoch,
+        }), ct);
+        foreach (var (id, profile) in rows)
+        {
+            if (await clients.FindAnyByClientIdAsync(profile.ClientId, ct) is not null) continue;
+            var own = secrets.Where(s => s.ClientEntityId == id).Select(s => s.Secret).ToList();
+            await clients.CreateAsync(profile with { Confidential = own.Count > 0 }, null, own, ct);
+            clientCount++;
+        }
+
+        var consentCount = 0;
+        if (await TableExistsAsync("Consents", ct))
+        {
+            var consents = await ReadAsync("SELECT SubjectId, ClientId, Scopes, UpdatedAt FROM Consents",
+                r => (Subject: r.GetString(0), ClientId: r.GetString(1), Scopes: List(r, 2), At: Time(r, 3) ?? DateTimeOffset.UnixEpoch), ct);
+            foreach (var c in consents)
+            {
+                if (await clients.FindAnyByClientIdAsync(c.ClientId, ct) is not { } application) continue;
+                var applicationId = await clients.GetIdAsync(application, ct);
+                var exists = false;
+                await foreach (var _ in authorizations.FindAsync(c.Subject, applicationId, Statuses.Valid, AuthorizationTypes.Permanent, null, ct)) exists = true;
+                if (exists) continue;
+                var descriptor = new OpenIddictAuthorizationDescriptor
+                {
+                    ApplicationId = applicationId, Subject = c.Subject, Type = AuthorizationTypes.Permanent, Status = Statuses.Valid, CreationDate = c.At,
+                };
+                descriptor.Scopes.UnionWith(c.Scopes);
+                await authorizations.CreateAsync(descriptor, ct);
+                consentCount++;
+            }
+        }
+        if (clientCount + consentCount > 0)
+            logger.LogWarning("Upgrade: carried {Clients} client(s) and {Consents} consent(s) over to OpenIddict; outstanding codes and refresh tokens were dropped", clientCount, consentCount);
+        return (clientCount, consentCount);
+    }
+
+    private async Task<bool> TableExistsAsync(string table, CancellationToken ct) =>
+        (await ReadAsync($"SELECT name FROM sqlite_master WHERE type = 'table' AND name = '{table}'", r => r.GetString(0), ct)).Count == 1;
+
+    private async Task<List<T>> ReadAsync<T>(string sql, Func<DbDataReader, T> map, CancellationToken ct)
+    {
+        var connection = db.Database.GetDbConnection();
+        var opened = connection.State != System.Data.ConnectionState.Open;
+        if (opened) await connection.OpenAsync(ct);
+        try
+        {
+            await using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            var rows = new List<T>();
+            while (await reader.ReadAsync(ct)) rows.Add(map(reader));
+            return rows;
+        }
+        finally { if (opened) await connection.CloseAsync(); }
+    }
+
+    private static string? Text(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetString(i);
+    private static int? Int(DbDataReader r, int i) => r.IsDBNull(i) ? null : r.GetInt32(i);
+    private static IReadOnlyList<string> List(DbDataReader r, int i) => r.IsDBNull(i) ? [] : JsonSerializer.Deserialize<string[]>(r.GetString(i)) ?? [];
+    private static DateTimeOffset? Time(DbDataReader r, int i) => r.IsDBNull(i) ? null : (DateTimeOffset)Binary.ConvertFromProvider(r.GetInt64(i))!;
+}
