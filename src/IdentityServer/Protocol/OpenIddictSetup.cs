@@ -129,7 +129,7 @@ public static class OpenIddictSetup
         AccessTokenAudiences.Descriptor,
         RequireActiveEndUser.Descriptor, RequireActiveEndUser.IntrospectionDescriptor,
         RefreshTokenAbsoluteLifetime.Descriptor,
-        TokenResponseScope.Descriptor,
+        TokenResponseScope.Descriptor, ExpiresInIsTheLifetime.Descriptor,
         IntrospectionMembers.Descriptor,
         UserCodeInput.Descriptor,
         EndSessionHints.HintDescriptor, EndSessionHints.RedirectDescriptor,
