@@ -13,10 +13,21 @@ namespace IdentityServer.Tests.Infrastructure;
 /// </summary>
 public sealed class SoftwareAuthenticator(string rpId, bool backupEligible = false)
 {
-    private readonly ECDsa _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    private ECDsa _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
 
     /// <summary>The credential id (16 random bytes).</summary>
-    public byte[] CredentialId { get; } = RandomNumberGenerator.GetBytes(16);
+    public byte[] CredentialId { get; private set; } = RandomNumberGenerator.GetBytes(16);
+
+    /// <summary>
+    /// An authenticator holding a credential registered earlier (e.g. by a previous release, for upgrade tests): its id, the user
+    /// handle (base64url, as the creation options carried it), its P-256 private key (PKCS#8) and its counter.
+    /// </summary>
+    public static SoftwareAuthenticator Restore(string rpId, byte[] credentialId, string userHandle, byte[] privateKeyPkcs8, uint signCount)
+    {
+        var key = ECDsa.Create();
+        key.ImportPkcs8PrivateKey(privateKeyPkcs8, out _);
+        return new SoftwareAuthenticator(rpId) { _key = key, CredentialId = credentialId, UserHandle = userHandle, SignCount = signCount };
+    }
 
     /// <summary>The user handle learnt at registration (<c>user.id</c> of the creation options).</summary>
     public string? UserHandle { get; private set; }

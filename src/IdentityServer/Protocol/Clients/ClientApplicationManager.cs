@@ -123,9 +123,16 @@ public sealed class ClientApplicationManager(
         await Store.SetClientTypeAsync(application, profile.Confidential ? ClientTypes.Confidential : ClientTypes.Public, ct);
         if (secrets is { Count: > 0 })
         {
-            // Hashes carried over as they are (OpenIddict's create path only takes a secret in clear); the release that stored them validated them.
+            // Hashes carried over as they are (OpenIddict's create path only takes a secret in clear), so the steps of that path that
+            // still apply are done here: validation, then the entry, then the entity cache (which may hold "no such client" for this id).
             await Store.SetClientSecretAsync(application, ClientSecrets.Serialize(secrets), ct);
+            var problems = new List<System.ComponentModel.DataAnnotations.ValidationResult>();
+            await foreach (var result in ValidateAsync(application, ct))
+                if (result != System.ComponentModel.DataAnnotations.ValidationResult.Success) problems.Add(result);
+            if (problems.Count > 0)
+                throw new OpenIddictExceptions.ValidationException($"Client '{profile.ClientId}' is not valid: {string.Join(" ", problems.Select(p => p.ErrorMessage))}", [.. problems]);
             await Store.CreateAsync(application, ct);
+            if (!Options.CurrentValue.DisableEntityCaching) await Cache.AddAsync(application, ct);
         }
         else await base.CreateAsync(application, secret, ct);
         return application;

@@ -82,3 +82,36 @@ public sealed class RefreshTokenGrantTests(IdentityServerFactory factory) : ICla
         Assert.False(json.TryGetProperty("refresh_token", out _));
     }
 }
+
+/// <summary>A server configured with a refresh token reuse leeway of 30 seconds (<c>Lifetimes:RefreshTokenReuseLeewaySeconds</c>).</summary>
+public sealed class ReuseLeewayFactory : IdentityServerFactory
+{
+    public ReuseLeewayFactory() => Settings["IdentityServer:Lifetimes:RefreshTokenReuseLeewaySeconds"] = "30";
+}
+
+/// <summary>
+/// RFC 9700 §4.14.2 with a configured leeway: a client that lost the response of a refresh may present the rotated token again for a
+/// few seconds. The default leeway is zero (<see cref="RefreshTokenGrantTests.RotatedTokenReused_InvalidGrant_AndWholeFamilyRevoked"/>).
+/// </summary>
+public sealed class RefreshTokenReuseLeewayTests(ReuseLeewayFactory factory) : IClassFixture<ReuseLeewayFactory>
+{
+    private readonly OidcDriver _d = new(factory.CreateBrowser());
+
+    [Fact]
+    public async Task ReuseWithinTheLeeway_GetsTokens_AfterIt_RevokesTheFamily()
+    {
+        var first = await _d.SignInAndGetTokensAsync();
+        var second = await Json.OkAsync(await _d.RefreshAsync(first.Str("refresh_token")));
+
+        factory.Clock.Advance(TimeSpan.FromSeconds(20));
+        var again = await Json.OkAsync(await _d.RefreshAsync(first.Str("refresh_token")));
+        Assert.NotEqual(second.Str("refresh_token"), again.Str("refresh_token"));
+        await Json.OkAsync(await _d.UserInfoAsync(second.Str("access_token")));
+
+        // 31 seconds after the first redemption: reuse, and the whole family goes.
+        factory.Clock.Advance(TimeSpan.FromSeconds(11));
+        await Json.ErrorAsync(await _d.RefreshAsync(first.Str("refresh_token")), HttpStatusCode.BadRequest, "invalid_grant");
+        await Json.ErrorAsync(await _d.RefreshAsync(again.Str("refresh_token")), HttpStatusCode.BadRequest, "invalid_grant");
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _d.UserInfoAsync(again.Str("access_token"))).StatusCode);
+    }
+}
