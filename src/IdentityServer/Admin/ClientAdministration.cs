@@ -79,7 +79,11 @@ public sealed class ClientAdministration(ClientApplicationManager clients, Scope
         return view;
     }
 
-    /// <summary>Deletes the client and its secrets; OpenIddict removes its authorizations and tokens with it, so nothing issued to it works any more.</summary>
+    /// <summary>
+    /// Deletes the client and its secrets; OpenIddict removes its authorizations and token rows with it, so its codes and refresh tokens,
+    /// and the access tokens of its users' sign-ins, stop working. Its own client-credentials access tokens are self-contained JWTs and
+    /// stay valid at resource servers until they expire.
+    /// </summary>
     public async Task<AdminResult<ClientView>> DeleteAsync(string clientId, AdminActor actor, CancellationToken ct = default)
     {
         if (await clients.FindAnyByClientIdAsync(clientId, ct) is not { } application) return AdminResult<ClientView>.Fail(AdminFailure.NotFound, $"No client '{clientId}'.");

@@ -15,21 +15,24 @@ namespace IdentityServer.Data;
 /// <item>clients (table <c>Clients</c>) become OpenIddict applications with every setting, and their secrets (table
 /// <c>ClientSecrets</c>, already SHA-256) keep working, expiry and all;</item>
 /// <item>remembered consents (table <c>Consents</c>) become permanent authorizations;</item>
+/// <item>access tokens that were revoked (table <c>AccessTokens</c>, alone or with their grant in <c>Grants</c>) and have not expired yet
+/// go on the revoked list (<c>RevokedAccessTokens</c>), so they stay refused;</item>
 /// <item>users, passkeys, TOTP keys, recovery codes, signing keys, the Data Protection key ring and the audit log are in tables that stay.</item>
 /// </list>
 /// Outstanding authorization codes, device codes and refresh tokens are not carried over: clients sign people in again (the README's
-/// upgrade notes say so). Access tokens issued before stay valid until they expire: they are JWTs signed by keys that stay published.
+/// upgrade notes say so). Access tokens issued before and not revoked stay valid until they expire: they are JWTs signed by keys that
+/// stay published.
 /// Idempotent: a client or consent already carried over is skipped, so a second run (another node) changes nothing.
 /// </summary>
 public sealed class LegacyUpgrade(IdentityServerDbContext db, ClientApplicationManager clients, IOpenIddictAuthorizationManager authorizations,
-    ILogger<LegacyUpgrade> logger)
+    TimeProvider time, ILogger<LegacyUpgrade> logger)
 {
     private static readonly DateTimeOffsetToBinaryConverter Binary = new();
 
-    /// <summary>Carries clients and consents over; returns how many of each were added.</summary>
-    public async Task<(int Clients, int Consents)> RunAsync(CancellationToken ct)
+    /// <summary>Carries clients, consents and revoked access tokens over; returns how many of each were added.</summary>
+    public async Task<(int Clients, int Consents, int RevokedAccessTokens)> RunAsync(CancellationToken ct)
     {
-        if (db.Database.ProviderName != "Microsoft.EntityFrameworkCore.Sqlite" || !await TableExistsAsync("Clients", ct)) return (0, 0);
+        if (db.Database.ProviderName != "Microsoft.EntityFrameworkCore.Sqlite" || !await TableExistsAsync("Clients", ct)) return (0, 0, 0);
         var clientCount = 0;
         var secrets = await ReadAsync("SELECT ClientEntityId, Hash, Description, CreatedAt, ExpiresAt FROM ClientSecrets", r =>
             (ClientEntityId: r.GetInt64(0), Secret: new StoredClientSecret(r.GetString(1), Time(r, 3)!.Value, Time(r, 4), r.IsDBNull(2) ? null : r.GetString(2))), ct);
@@ -73,9 +76,31 @@ public sealed class LegacyUpgrade(IdentityServerDbContext db, ClientApplicationM
                 consentCount++;
             }
         }
-        if (clientCount + consentCount > 0)
-            logger.LogWarning("Upgrade: carried {Clients} client(s) and {Consents} consent(s) over to OpenIddict; outstanding codes and refresh tokens were dropped", clientCount, consentCount);
-        return (clientCount, consentCount);
+        var revokedCount = await CarryRevokedAccessTokensAsync(ct);
+        if (clientCount + consentCount + revokedCount > 0)
+            logger.LogWarning("Upgrade: carried {Clients} client(s), {Consents} consent(s) and {Revoked} revoked access token(s) over; outstanding codes and refresh tokens were dropped",
+                clientCount, consentCount, revokedCount);
+        return (clientCount, consentCount, revokedCount);
+    }
+
+    private async Task<int> CarryRevokedAccessTokensAsync(CancellationToken ct)
+    {
+        if (!await TableExistsAsync("AccessTokens", ct) || !await TableExistsAsync("Grants", ct)) return 0;
+        var now = time.GetUtcNow();
+        var revoked = await ReadAsync("""
+            SELECT a.Jti, a.ExpiresAt, COALESCE(a.RevokedAt, g.RevokedAt)
+            FROM AccessTokens a LEFT JOIN Grants g ON g.Id = a.GrantId
+            WHERE a.RevokedAt IS NOT NULL OR g.RevokedAt IS NOT NULL
+            """, r => (Jti: r.GetString(0), ExpiresAt: Time(r, 1)!.Value, RevokedAt: Time(r, 2)!.Value), ct);
+        var known = (await db.RevokedAccessTokens.AsNoTracking().Select(x => x.Jti).ToListAsync(ct)).ToHashSet(StringComparer.Ordinal);
+        var added = 0;
+        foreach (var token in revoked.Where(t => t.ExpiresAt > now && !known.Contains(t.Jti)))
+        {
+            db.RevokedAccessTokens.Add(new Entities.RevokedAccessTokenEntity { Jti = token.Jti, ExpiresAt = token.ExpiresAt, RevokedAt = token.RevokedAt });
+            added++;
+        }
+        if (added > 0) await db.SaveChangesAsync(ct);
+        return added;
     }
 
     private async Task<bool> TableExistsAsync(string table, CancellationToken ct) =>

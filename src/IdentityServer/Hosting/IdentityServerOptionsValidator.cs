@@ -47,7 +47,7 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
 
         foreach (var alg in o.Keys.Algorithms.Where(a => a is not ("RS256" or "PS256" or "ES256")))
             errors.Add($"IdentityServer:Keys:Algorithms has '{alg}'; supported are RS256, PS256, ES256.");
-        var longestSignedSeconds = Math.Max(86400L, Math.Max(o.Lifetimes.AccessTokenSeconds, o.Lifetimes.IdTokenSeconds));
+        var longestSignedSeconds = Math.Max(ClientOptions.MaxAccessTokenLifetimeSeconds, Math.Max(o.Lifetimes.AccessTokenSeconds, o.Lifetimes.IdTokenSeconds));
         if (o.Keys.RetiredPublishedDays * 86400L < longestSignedSeconds + 3600)
             errors.Add("IdentityServer:Keys:RetiredPublishedDays must outlast the longest-lived signed token (access and ID token lifetimes, per-client up to 1 day) by an hour.");
         if (o.Keys.PublishLeadDays < 0 || o.Keys.RotationDays <= o.Keys.PublishLeadDays || o.Keys.RetiredPublishedDays < 2)
@@ -100,8 +100,8 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
                 yield return $"{key}: redirect URI '{uri}' must be absolute, without a fragment, and not a script or data URI.";
         if (c.BackChannelLogoutUri is { } bcl && (!Uri.TryCreate(bcl, UriKind.Absolute, out var bu) || bu.Scheme is not ("https" or "http") || !string.IsNullOrEmpty(bu.Fragment)))
             yield return $"{key}:BackChannelLogoutUri must be an absolute http(s) URL without a fragment.";
-        if (c.AccessTokenLifetimeSeconds is < 60 or > 86400)
-            yield return $"{key}:AccessTokenLifetimeSeconds must be 60..86400.";
+        if (c.AccessTokenLifetimeSeconds is < 60 or > ClientOptions.MaxAccessTokenLifetimeSeconds)
+            yield return $"{key}:AccessTokenLifetimeSeconds must be 60..{ClientOptions.MaxAccessTokenLifetimeSeconds}.";
         if (c.RefreshTokenLifetimeSeconds is < 300 or > 365 * 24 * 3600)
             yield return $"{key}:RefreshTokenLifetimeSeconds must be 300..31536000 (and is capped by the absolute lifetime).";
         if (c.GrantTypes.Contains(OpenIddict.Abstractions.OpenIddictConstants.GrantTypes.ClientCredentials) && c.ClientSecret is null)

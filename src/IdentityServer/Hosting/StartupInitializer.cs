@@ -10,14 +10,14 @@ namespace IdentityServer.Hosting;
 /// way, see <see cref="DatabaseSetup.MigrateAsync"/>), upserts configured clients and seed users, and loads or creates the token
 /// encryption key and the signing keys, so they are in the database, and the signing keys in JWKS, before any request needs them.
 /// </summary>
-public sealed class StartupInitializer(IServiceScopeFactory scopes, DatabaseOptions database, TokenEncryptionKeys encryption, ISigningKeyStore keys) : IHostedLifecycleService
+public sealed class StartupInitializer(IServiceScopeFactory scopes, DatabaseOptions database, ServerTokenKeys serverTokenKeys, ISigningKeyStore keys) : IHostedLifecycleService
 {
     /// <inheritdoc />
     public async Task StartingAsync(CancellationToken cancellationToken)
     {
         using var scope = scopes.CreateScope();
         if (database.MigrateOnStartup) await DatabaseSetup.MigrateAsync(scope.ServiceProvider, cancellationToken);
-        await encryption.EnsureAsync(cancellationToken);
+        await serverTokenKeys.EnsureAsync(cancellationToken);
         await scope.ServiceProvider.GetRequiredService<ConfigurationSeeder>().SeedAsync(cancellationToken);
         foreach (var algorithm in keys.Algorithms) await keys.GetSigningCredentialsAsync(cancellationToken, algorithm);
     }

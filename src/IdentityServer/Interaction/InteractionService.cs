@@ -76,7 +76,7 @@ public sealed class InteractionService(ClientApplicationManager clients, IOpenId
     }
 
     /// <summary>
-    /// The authorization request behind <paramref name="returnUrl"/>, or null with <paramref name="problem"/> set: the URL must be the
+    /// The authorization request behind <paramref name="returnUrl"/>, or null with the problem (a sentence for the page): the URL must be the
     /// local authorization endpoint; the client known and enabled; the <c>redirect_uri</c> registered (exact match); the response mode
     /// <c>query</c> or <c>form_post</c>; the scopes known and allowed. (The endpoint validates the whole request again when the person
     /// returns to it; this only decides what the pages may show and do.)
@@ -132,7 +132,17 @@ public sealed class InteractionService(ClientApplicationManager clients, IOpenId
         }
         logger.LogInformation("Consent given by {SubjectId} to {ClientId}", subjectId, context.Client.ClientId);
         var ticket = tickets.Issue(InteractionTickets.ConsentKind, ConsentBinding(context.CodeChallenge, subjectId));
-        return context.ReturnUrl + "&" + InteractionTickets.ConsentParameter + "=" + Uri.EscapeDataString(ticket);
+        return WithParameter(context.ReturnUrl, InteractionTickets.ConsentParameter, ticket);
+    }
+
+    /// <summary><paramref name="returnUrl"/> with <paramref name="name"/> set to <paramref name="value"/>, replacing any value it had.</summary>
+    private static string WithParameter(string returnUrl, string name, string value)
+    {
+        var start = returnUrl.IndexOf('?');
+        var path = start < 0 ? returnUrl : returnUrl[..start];
+        var kept = start < 0 ? [] : QueryHelpers.ParseQuery(returnUrl[start..]).Where(p => p.Key != name)
+            .SelectMany(p => p.Value.Select(v => KeyValuePair.Create(p.Key, v)));
+        return QueryHelpers.AddQueryString(path, kept.Append(KeyValuePair.Create(name, (string?)value)));
     }
 
     /// <summary>Answers the client of <paramref name="context"/> with <c>access_denied</c> (RFC 6749 §4.1.2.1) at its verified redirect URI, with <c>state</c> and <c>iss</c>.</summary>

@@ -2,6 +2,8 @@ using IdentityServer.Data;
 using IdentityServer.Options;
 using Microsoft.EntityFrameworkCore;
 using OpenIddict.Abstractions;
+using OpenIddict.EntityFrameworkCore.Models;
+using static OpenIddict.Abstractions.OpenIddictConstants;
 
 namespace IdentityServer.Maintenance;
 
@@ -15,10 +17,14 @@ public sealed record CleanupReport(long Tokens, long Authorizations, int Challen
 /// <summary>
 /// Removes what can no longer be used, once it is older than <see cref="CleanupOptions.RetentionSeconds"/>:
 /// <list type="bullet">
-/// <item>OpenIddict's tokens and authorizations, with OpenIddict's pruning (<see cref="IOpenIddictTokenManager.PruneAsync"/>,
-/// <see cref="IOpenIddictAuthorizationManager.PruneAsync"/>): tokens created before the threshold that are redeemed, revoked, rejected,
-/// expired or of a revoked authorization; authorizations created before it that are revoked, or ad-hoc with no token left. Remembered
-/// consents (permanent, valid authorizations) stay. (OpenIddict judges expiry by the real clock.)</item>
+/// <item>token rows (codes, refresh tokens, device and user codes) that are revoked, rejected or expired, and spent codes; a rotated
+/// refresh token stays until it expires, so presenting it again is still recognised as reuse and revokes its family (RFC 9700
+/// §4.14.2). OpenIddict's own pruning (<see cref="IOpenIddictTokenManager.PruneAsync"/>) would remove it a day after it was used, so
+/// it runs only as a backstop, for rows older than a refresh token's absolute lifetime;</item>
+/// <item>authorizations: revoked ones once their token rows are gone; sign-ins left with no token row, with OpenIddict's pruning
+/// (<see cref="IOpenIddictAuthorizationManager.PruneAsync"/>), once older than the longest access token lifetime too, because access
+/// tokens have no row and are checked against their authorization until they expire. Remembered consents (permanent, valid
+/// authorizations) stay;</item>
 /// <item>ours: used WebAuthn challenges, revoked-access-token entries and device polling state past their expiry; the clients of a
 /// browser session once the session's sign-in is older than the refresh tokens' absolute lifetime; signing keys that left JWKS
 /// (withdrawn, or retired for longer than <see cref="KeyOptions.RetiredPublishedDays"/>).</item>
@@ -56,9 +62,21 @@ public sealed class Cleanup(IServiceScopeFactory scopes, IdentityServerOptions o
             do { n = await deleteBatch(batch); total += n; } while (n == batch && !ct.IsCancellationRequested);
             return total;
         }
+        var tokenRows = db.Set<OpenIddictEntityFrameworkCoreToken>();
+        long tokens = await Drain(b => tokenRows
+            .Where(t => t.CreationDate < cutoff.UtcDateTime && (t.Status == Statuses.Revoked || t.Status == Statuses.Rejected
+                || t.ExpirationDate < cutoff.UtcDateTime || (t.Type != TokenTypeIdentifiers.RefreshToken && t.Status == Statuses.Redeemed)))
+            .OrderBy(t => t.Id).Take(b).ExecuteDeleteAsync(ct));
+        tokens += await services.GetRequiredService<IOpenIddictTokenManager>().PruneAsync(cutoff.AddSeconds(-options.Lifetimes.RefreshTokenAbsoluteSeconds), ct);
+        // Revoked authorizations without token rows go now; sign-ins left without token rows wait until their access tokens expired.
+        long authorizations = await Drain(b => db.Set<OpenIddictEntityFrameworkCoreAuthorization>()
+            .Where(a => a.CreationDate < cutoff.UtcDateTime && a.Status == Statuses.Revoked && !a.Tokens.Any())
+            .OrderBy(a => a.Id).Take(b).ExecuteDeleteAsync(ct));
+        var longestAccessToken = Math.Max(options.Lifetimes.AccessTokenSeconds, ClientOptions.MaxAccessTokenLifetimeSeconds);
+        authorizations += await services.GetRequiredService<IOpenIddictAuthorizationManager>().PruneAsync(cutoff.AddSeconds(-longestAccessToken), ct);
         var report = new CleanupReport(
-            await services.GetRequiredService<IOpenIddictTokenManager>().PruneAsync(cutoff, ct),
-            await services.GetRequiredService<IOpenIddictAuthorizationManager>().PruneAsync(cutoff, ct),
+            tokens,
+            authorizations,
             await Drain(b => db.ConsumedChallenges.Where(x => x.ExpiresAt < cutoff).OrderBy(x => x.ExpiresAt).Take(b).ExecuteDeleteAsync(ct)),
             // Keys no longer published (withdrawn, or retired longer than they stay in JWKS): their private parts go too.
             await db.SigningKeys.Where(k => (k.WithdrawnAt != null && k.WithdrawnAt < cutoff) || (k.RetiredAt != null && k.RetiredAt < keyCutoff))

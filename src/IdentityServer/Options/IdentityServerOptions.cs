@@ -189,7 +189,10 @@ public sealed class ClientOptions
     /// <summary>Absolute URL that receives back-channel logout tokens (OpenID Connect Back-Channel Logout 1.0); null for none.</summary>
     public string? BackChannelLogoutUri { get; set; }
 
-    /// <summary>Access token lifetime for this client, seconds (60 to 86400); null for <c>Lifetimes:AccessTokenSeconds</c>.</summary>
+    /// <summary>Longest access token lifetime a client may be given, seconds (one day).</summary>
+    public const int MaxAccessTokenLifetimeSeconds = 86400;
+
+    /// <summary>Access token lifetime for this client, seconds (60 to <see cref="MaxAccessTokenLifetimeSeconds"/>); null for <c>Lifetimes:AccessTokenSeconds</c>.</summary>
     public int? AccessTokenLifetimeSeconds { get; set; }
 
     /// <summary>Refresh token sliding lifetime for this client, seconds (300 up to the absolute lifetime); null for <c>Lifetimes:RefreshTokenSlidingSeconds</c>.</summary>

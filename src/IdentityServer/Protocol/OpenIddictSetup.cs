@@ -103,7 +103,7 @@ public static class OpenIddictSetup
         services.AddSingleton<ILogger<OpenIddictServerDispatcher>, RedactingServerLogger>();
         services.AddScoped(sp => (ClientApplicationManager)sp.GetRequiredService<OpenIddict.Core.OpenIddictApplicationManager<OpenIddictEntityFrameworkCoreApplication>>());
         services.AddScoped<AuthorizationErrors>();
-        services.AddSingleton<TokenEncryptionKeys>();
+        services.AddSingleton<ServerTokenKeys>();
         services.AddSingleton<LogoutTokens>();
         return services;
     }
@@ -120,10 +120,12 @@ public static class OpenIddictSetup
         NoEntriesForSelfContainedTokens.Descriptor,
         RevokedAccessTokens.ValidationDescriptor, RevokedAccessTokens.RevocationDescriptor,
         RevocationByItsClientOnly.Descriptor, RefreshTokenRevocation.Descriptor, EmptyRevocationResponse.Descriptor,
+        .. OtherTokenTypesAreInactive.Descriptors,
         TokenReuse.Descriptor,
-        RotateRefreshTokenOnce.Descriptor,
+        RedeemOnce.Descriptor,
         DevicePolling.PollDescriptor, DevicePolling.IntervalDescriptor,
         EndUserScopes.AuthorizationDescriptor, EndUserScopes.DeviceDescriptor, MaxAgeParameter.Descriptor,
+        .. PkceSyntax.Descriptors, RequestUriNotSupported.Descriptor,
         ClientCredentialsGrant.ValidationDescriptor, ClientCredentialsGrant.SignInDescriptor,
         RefreshTokenScopes.ValidationDescriptor, RefreshTokenScopes.SignInDescriptor,
         AccessTokenAudiences.Descriptor,
@@ -145,7 +147,7 @@ public static class OpenIddictSetup
     /// <see cref="SigningKeysFromKeyStore"/> follows the store afterwards).
     /// </summary>
     private sealed class ServerOptionsFromSettings(IdentityServerOptions settings, ScopeCatalog catalog, ISigningKeyStore keys,
-        TokenEncryptionKeys encryption) : IConfigureOptions<OpenIddictServerOptions>
+        ServerTokenKeys serverTokenKeys) : IConfigureOptions<OpenIddictServerOptions>
     {
         public void Configure(OpenIddictServerOptions o)
         {
@@ -169,7 +171,7 @@ public static class OpenIddictSetup
             Replace(o.ResponseModes, ResponseModes.Query, ResponseModes.FormPost);
             Replace(o.ClientAuthenticationMethods, ClientAuthenticationMethods.ClientSecretBasic, ClientAuthenticationMethods.ClientSecretPost, ClientAuthenticationMethods.None);
 
-            foreach (var key in encryption.Load())
+            foreach (var key in serverTokenKeys.EncryptionKeys)
                 o.EncryptionCredentials.Add(new EncryptingCredentials(key, SecurityAlgorithms.Aes256KW, SecurityAlgorithms.Aes256CbcHmacSha512));
             foreach (var algorithm in keys.Algorithms)
                 o.SigningCredentials.Add(keys.GetSigningCredentialsAsync(CancellationToken.None, algorithm).GetAwaiter().GetResult());

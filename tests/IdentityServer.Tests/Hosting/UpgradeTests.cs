@@ -119,6 +119,19 @@ public sealed class UpgradeTests : IDisposable
         var userInfo = await Json.OkAsync(await d.UserInfoAsync(Fact("aliceAccessToken")));
         Assert.Equal(new JsonWebToken(Fact("aliceAccessToken")).Subject, userInfo.Str("sub"));
         await Json.ErrorAsync(await d.RefreshAsync(Fact("aliceRefreshToken")), HttpStatusCode.BadRequest, "invalid_grant");
+
+        // Access tokens revoked before the upgrade, alone or with their grant, stay refused.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await d.UserInfoAsync(Fact("revokedGrantAccessToken"))).StatusCode);
+        var introspected = await f.CreateBrowser().PostAsync("/connect/introspect", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["token"] = Fact("revokedAccessToken"), ["client_id"] = Fact("legacyOps.clientId"), ["client_secret"] = Fact("legacyOps.secondSecret"),
+        }));
+        Assert.False((await Json.OkAsync(introspected)).GetProperty("active").GetBoolean());
+        introspected = await f.CreateBrowser().PostAsync("/connect/introspect", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["token"] = Fact("legacyOpsAccessToken"), ["client_id"] = Fact("legacyOps.clientId"), ["client_secret"] = Fact("legacyOps.secondSecret"),
+        }));
+        Assert.True((await Json.OkAsync(introspected)).GetProperty("active").GetBoolean());
         await Json.ErrorAsync(await new DeviceDriver(f).PollAsync(Fact("pendingDeviceCode")), HttpStatusCode.BadRequest, "invalid_grant");
 
         // Remembered consent: alice is not asked again for what she allowed; asked for more, she is.

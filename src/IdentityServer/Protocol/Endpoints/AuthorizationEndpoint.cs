@@ -45,7 +45,13 @@ public static class AuthorizationEndpoint
         }
 
         var ct = http.RequestAborted;
-        var client = await clients.GetProfileAsync((await clients.FindByClientIdAsync(request.ClientId!, ct))!, ct);
+        if (await clients.FindByClientIdAsync(request.ClientId!, ct) is not { } application)
+        {
+            // Disabled or removed since OpenIddict validated the request: the same page as for an unknown client.
+            await errors.RespondAsync(http, request, new OpenIddictResponse { Error = OpenIddictConstants.Errors.InvalidRequest, ErrorDescription = AuthorizationErrors.UnknownClient });
+            return Results.Empty;
+        }
+        var client = await clients.GetProfileAsync(application, ct);
         var session = SessionClaims.FromPrincipal(http.User);
         if (session is not null && await users.FindActiveAsync(session.SubjectId, ct) is null) session = null;
 

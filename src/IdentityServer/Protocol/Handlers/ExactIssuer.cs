@@ -13,12 +13,14 @@ namespace IdentityServer.Protocol.Handlers;
 /// (RFC 7662 §2.2). OpenIddict writes the issuer as a <see cref="Uri"/>, which adds a trailing slash to a bare origin
 /// (<c>https://id.example.com/</c>); relying parties compare issuers as strings, so that would break every one configured with the
 /// documented value. (Tokens carrying either form validate here: OpenIddict accepts both.) The endpoints the discovery document
-/// lists are under the issuer too, not under whatever host name the request came in by (behind a proxy, that is an internal name).
+/// lists are under the issuer too, not under whatever host name the request came in by (behind a proxy, that is an internal name), and
+/// so are the <c>verification_uri</c> and <c>verification_uri_complete</c> a device shows its user (RFC 8628 §3.2).
 /// </summary>
 public sealed class ExactIssuer(IdentityServerOptions options) :
     IOpenIddictServerHandler<GenerateTokenContext>, IOpenIddictServerHandler<HandleConfigurationRequestContext>,
     IOpenIddictServerHandler<ApplyConfigurationResponseContext>,
-    IOpenIddictServerHandler<ApplyAuthorizationResponseContext>, IOpenIddictServerHandler<ApplyIntrospectionResponseContext>
+    IOpenIddictServerHandler<ApplyAuthorizationResponseContext>, IOpenIddictServerHandler<ApplyIntrospectionResponseContext>,
+    IOpenIddictServerHandler<ApplyDeviceAuthorizationResponseContext>
 {
     /// <summary>The handler's descriptors: after the token's metadata is attached, and before each response is written.</summary>
     public static IEnumerable<OpenIddictServerHandlerDescriptor> Descriptors { get; } =
@@ -32,6 +34,8 @@ public sealed class ExactIssuer(IdentityServerOptions options) :
         OpenIddictServerHandlerDescriptor.CreateBuilder<ApplyAuthorizationResponseContext>().UseSingletonHandler<ExactIssuer>()
             .SetOrder(Authentication.AttachIssuer.Descriptor.Order + 500).SetType(OpenIddictServerHandlerType.Custom).Build(),
         OpenIddictServerHandlerDescriptor.CreateBuilder<ApplyIntrospectionResponseContext>().UseSingletonHandler<ExactIssuer>()
+            .SetOrder(-1_000).SetType(OpenIddictServerHandlerType.Custom).Build(),
+        OpenIddictServerHandlerDescriptor.CreateBuilder<ApplyDeviceAuthorizationResponseContext>().UseSingletonHandler<ExactIssuer>()
             .SetOrder(-1_000).SetType(OpenIddictServerHandlerType.Custom).Build(),
     ];
 
@@ -75,6 +79,24 @@ public sealed class ExactIssuer(IdentityServerOptions options) :
     {
         if (context.Response.Iss is not null) context.Response.Iss = Issuer;
         return ValueTask.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public ValueTask HandleAsync(ApplyDeviceAuthorizationResponseContext context)
+    {
+        context.Response.VerificationUri = Rebase(context.BaseUri, context.Response.VerificationUri);
+        context.Response.VerificationUriComplete = Rebase(context.BaseUri, context.Response.VerificationUriComplete);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary><paramref name="uri"/> (absolute, under <paramref name="requestBase"/>) moved under the issuer, query kept; others as they are.</summary>
+    private string? Rebase(Uri? requestBase, string? uri)
+    {
+        if (requestBase is null || uri is null || !Uri.TryCreate(uri, UriKind.Absolute, out var absolute)) return uri;
+        var basePath = requestBase.AbsolutePath.TrimEnd('/');
+        if (!string.Equals(absolute.GetLeftPart(UriPartial.Authority), requestBase.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase)
+            || !absolute.AbsolutePath.StartsWith(basePath, StringComparison.Ordinal)) return uri;
+        return options.IssuerBase + absolute.AbsolutePath[basePath.Length..] + absolute.Query;
     }
 
     /// <inheritdoc />

@@ -7,8 +7,9 @@ namespace IdentityServer.Protocol.Handlers;
 
 /// <summary>
 /// Userinfo answers a request without an access token (none, or one in another scheme than Bearer) like one with a bad token: 401 with
-/// <c>WWW-Authenticate: Bearer error="invalid_token"</c>. RFC 6750 §3.1 lets a server omit the error code there; this server has always
-/// named it, and clients handle both alike (OpenIddict would answer <c>missing_token</c>, without a code in the challenge).
+/// <c>WWW-Authenticate: Bearer error="invalid_token"</c>, as this server always has. (RFC 6750 §3.1 says a resource server SHOULD NOT
+/// put an error code in the challenge when the request carries no authentication at all; clients treat both answers alike, and
+/// OpenIddict's own answer, <c>missing_token</c>, is not an RFC 6750 code either.)
 /// </summary>
 public sealed class MissingTokenIsInvalidToken : IOpenIddictServerHandler<ApplyUserInfoResponseContext>
 {

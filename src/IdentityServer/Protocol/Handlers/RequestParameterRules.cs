@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using static OpenIddict.Server.AspNetCore.OpenIddictServerAspNetCoreHandlers;
@@ -29,9 +30,6 @@ public static class RequestParameterRules
     /// <summary>The description of the error for more than <see cref="MaxParameterCount"/> parameters.</summary>
     public const string TooMany = "The request has too many parameters.";
 
-    /// <summary>Whether <paramref name="description"/> is one of this class's errors (the request's parameters are not to be trusted).</summary>
-    public static bool IsParameterError(string? description) => description is Repeated or TooLong or TooMany;
-
     /// <summary>
     /// Checks name/value pairs as a query string or form body carries them.
     /// </summary>
@@ -48,14 +46,55 @@ public static class RequestParameterRules
         return null;
     }
 
-    /// <summary>The handler's descriptors, one per endpoint, each after the ASP.NET Core host read the request.</summary>
+    /// <summary>The description of the error for a form body that cannot be read (malformed, truncated, or over the form limits).</summary>
+    public const string UnreadableForm = "The request body could not be read as a form.";
+
+    /// <summary>Whether <paramref name="description"/> is one of this class's errors (the request's parameters are not to be trusted).</summary>
+    public static bool IsParameterError(string? description) => description is Repeated or TooLong or TooMany or UnreadableForm;
+
+    /// <summary>The handlers' descriptors, two per endpoint: the form is read first, the rules are checked once the host read the request.</summary>
     public static IEnumerable<OpenIddictServerHandlerDescriptor> Descriptors { get; } =
     [
         Handler<ExtractAuthorizationRequestContext>.Descriptor, Handler<ExtractTokenRequestContext>.Descriptor,
         Handler<ExtractDeviceAuthorizationRequestContext>.Descriptor, Handler<ExtractIntrospectionRequestContext>.Descriptor,
         Handler<ExtractRevocationRequestContext>.Descriptor, Handler<ExtractEndSessionRequestContext>.Descriptor,
         Handler<ExtractUserInfoRequestContext>.Descriptor, Handler<ExtractEndUserVerificationRequestContext>.Descriptor,
+        FormBody<ExtractAuthorizationRequestContext>.Descriptor, FormBody<ExtractTokenRequestContext>.Descriptor,
+        FormBody<ExtractDeviceAuthorizationRequestContext>.Descriptor, FormBody<ExtractIntrospectionRequestContext>.Descriptor,
+        FormBody<ExtractRevocationRequestContext>.Descriptor, FormBody<ExtractEndSessionRequestContext>.Descriptor,
+        FormBody<ExtractUserInfoRequestContext>.Descriptor, FormBody<ExtractEndUserVerificationRequestContext>.Descriptor,
     ];
+
+    /// <summary>
+    /// Reads a form body before the host does, so that one that cannot be read (malformed encoding, a truncated body, more fields or
+    /// longer keys or values than ASP.NET Core's form limits) is <c>invalid_request</c>, not a 500. The form read here is the one the
+    /// host reads next (ASP.NET Core keeps it).
+    /// </summary>
+    /// <typeparam name="TContext">The endpoint's extraction context.</typeparam>
+    public sealed class FormBody<TContext> : IOpenIddictServerHandler<TContext> where TContext : BaseValidatingContext
+    {
+        /// <summary>Before the ASP.NET Core host reads the request.</summary>
+        public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<TContext>()
+            .UseSingletonHandler<FormBody<TContext>>()
+            .SetOrder(ExtractGetRequest<TContext>.Descriptor.Order - 500)
+            .SetType(OpenIddictServerHandlerType.Custom)
+            .Build();
+
+        /// <inheritdoc />
+        public async ValueTask HandleAsync(TContext context)
+        {
+            if (context.Transaction.GetHttpRequest() is not { } http || !HttpMethods.IsPost(http.Method) || !http.HasFormContentType) return;
+            try
+            {
+                await http.ReadFormAsync(context.CancellationToken);
+            }
+            catch (Exception e) when (e is InvalidDataException or IOException or BadHttpRequestException)
+            {
+                context.Logger.LogInformation("Request refused: the form body could not be read ({Reason})", e.GetType().Name);
+                context.Reject(OpenIddictConstants.Errors.InvalidRequest, UnreadableForm);
+            }
+        }
+    }
 
     /// <summary>The check at one endpoint's extraction step.</summary>
     /// <typeparam name="TContext">The endpoint's extraction context.</typeparam>

@@ -13,14 +13,17 @@ namespace IdentityServer.Protocol.Handlers;
 /// Signing and validation follow the key store (<see cref="ISigningKeyStore"/>), so every node signs with the key that is active
 /// now and trusts exactly the keys that are published now, whatever OpenIddict's options held at start-up:
 /// <list type="bullet">
-/// <item>a token is signed with the active key of the first configured algorithm; an ID token with the active key of the client's
-/// <c>id_token_signed_response_alg</c> (OpenID Connect Dynamic Client Registration §2) when it has one;</item>
+/// <item>an access token is signed with the active key of the first configured algorithm; an ID token with the active key of the
+/// client's <c>id_token_signed_response_alg</c> (OpenID Connect Dynamic Client Registration §2) when it has one;</item>
 /// <item>a token is validated against the published keys (published, active, retired; RFC 7517 key ids); a <c>kid</c> this node does
 /// not know yet (another node rotated a moment ago) makes the store re-read the database once, rate-limited, before the token is
 /// refused.</item>
 /// </list>
+/// The tokens only this server reads (codes, refresh tokens, device and user codes; encrypted, so a JWE) are signed and validated
+/// with <see cref="ServerTokenKeys.SigningKeys"/> instead, which never rotate: a refresh token outlives the days a retired key stays
+/// published.
 /// </summary>
-public sealed class SigningKeysFromKeyStore(ISigningKeyStore keys, ClientApplicationManager clients) :
+public sealed class SigningKeysFromKeyStore(ISigningKeyStore keys, ServerTokenKeys serverTokenKeys, ClientApplicationManager clients) :
     IOpenIddictServerHandler<GenerateTokenContext>, IOpenIddictServerHandler<ValidateTokenContext>
 {
     /// <summary>After OpenIddict attached the credentials of its options, before the token is written.</summary>
@@ -30,20 +33,34 @@ public sealed class SigningKeysFromKeyStore(ISigningKeyStore keys, ClientApplica
         .SetType(OpenIddictServerHandlerType.Custom)
         .Build();
 
-    /// <summary>After OpenIddict resolved the validation parameters, before the token's signature is checked.</summary>
+    /// <summary>
+    /// After OpenIddict resolved the validation parameters and replaced a reference token's identifier with its stored payload, before
+    /// the token's signature is checked.
+    /// </summary>
     public static OpenIddictServerHandlerDescriptor ValidationDescriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ValidateTokenContext>()
         .UseScopedHandler<SigningKeysFromKeyStore>()
-        .SetOrder(ResolveTokenValidationParameters.Descriptor.Order + 500)
+        .SetOrder(ValidateReferenceTokenIdentifier.Descriptor.Order + 500)
         .SetType(OpenIddictServerHandlerType.Custom)
         .Build();
 
     /// <inheritdoc />
     public async ValueTask HandleAsync(GenerateTokenContext context)
     {
+        if (context.TokenType is not (TokenTypeIdentifiers.AccessToken or TokenTypeIdentifiers.IdentityToken))
+        {
+            context.SigningCredentials = new SigningCredentials(serverTokenKeys.SigningKeys[0], SecurityAlgorithms.HmacSha256);
+            return;
+        }
         string? algorithm = null;
         if (context.TokenType == TokenTypeIdentifiers.IdentityToken && context.ClientId is { } clientId
             && await clients.FindByClientIdAsync(clientId, context.CancellationToken) is { } application)
             algorithm = (await clients.GetProfileAsync(application, context.CancellationToken)).IdTokenSignedResponseAlg;
+        if (algorithm is not null && !keys.Algorithms.Contains(algorithm, StringComparer.Ordinal))
+        {
+            // Set when the algorithm was configured, since removed from IdentityServer:Keys:Algorithms: sign with the first one.
+            context.Logger.LogWarning("Client {ClientId} asks for ID tokens signed with {Algorithm}, which has no key; the first algorithm is used", context.ClientId, algorithm);
+            algorithm = null;
+        }
         context.SigningCredentials = await keys.GetSigningCredentialsAsync(context.CancellationToken, algorithm);
     }
 
@@ -51,6 +68,13 @@ public sealed class SigningKeysFromKeyStore(ISigningKeyStore keys, ClientApplica
     public async ValueTask HandleAsync(ValidateTokenContext context)
     {
         if (context.TokenValidationParameters is not { } parameters) return;
+        if (context.Token is { } token && token.Count(c => c == '.') == 4)
+        {
+            // A JWE: one of the server's own tokens, never signed with a published key.
+            parameters.IssuerSigningKeys = serverTokenKeys.SigningKeys;
+            parameters.IssuerSigningKeyResolver = null;
+            return;
+        }
         var published = await keys.GetPublishedKeysAsync(context.CancellationToken);
         parameters.IssuerSigningKeys = published;
         parameters.IssuerSigningKeyResolver = (_, _, kid, _) =>

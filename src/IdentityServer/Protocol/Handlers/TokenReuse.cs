@@ -52,9 +52,7 @@ public sealed class TokenReuse(IOpenIddictTokenManager tokens, IOpenIddictAuthor
                 context.Reject(Errors.InvalidGrant, "The device code has already been used.");
                 return;
             }
-            if (type == TokenTypeIdentifiers.RefreshToken && context.Options.RefreshTokenReuseLeeway is { } leeway
-                && await tokens.GetRedemptionDateAsync(token, context.CancellationToken) is { } redeemed
-                && context.Options.TimeProvider.GetUtcNow() < redeemed + leeway)
+            if (type == TokenTypeIdentifiers.RefreshToken && await WithinReuseLeewayAsync(tokens, token, context.Options, context.CancellationToken))
                 return; // within the leeway: OpenIddict lets it through
 
             await RevokeFamilyAsync(tokens, authorizations, audit, context.Logger, context.AuthorizationId, principal.GetPresenters().FirstOrDefault(),
@@ -82,6 +80,14 @@ public sealed class TokenReuse(IOpenIddictTokenManager tokens, IOpenIddictAuthor
         await audit.RecordAsync(new AuditEntry(AuditEvents.TokenReuseDetected, "client", clientId, "grant", authorizationId,
             $"{kind} used again; grant revoked"), CancellationToken.None);
     }
+
+    /// <summary>
+    /// True when the redeemed refresh token <paramref name="token"/> was redeemed less than the configured reuse leeway ago
+    /// (<c>Lifetimes:RefreshTokenReuseLeewaySeconds</c>; none by default), so presenting it again is not reuse.
+    /// </summary>
+    public static async ValueTask<bool> WithinReuseLeewayAsync(IOpenIddictTokenManager tokens, object token, OpenIddictServerOptions options, CancellationToken ct) =>
+        options.RefreshTokenReuseLeeway is { } leeway && await tokens.GetRedemptionDateAsync(token, ct) is { } redeemed
+        && options.TimeProvider.GetUtcNow() < redeemed + leeway;
 
     /// <summary>
     /// Revokes the authorization <paramref name="authorizationId"/> (one sign-in's token family) and every token entry issued from it;

@@ -10,8 +10,9 @@ namespace IdentityServer.Protocol.Handlers;
 /// <summary>
 /// Reads a userinfo request (OpenID Connect Core 1.0 §5.3.1: GET or POST, with the access token as RFC 6750 says): the query of a
 /// GET, the form of a POST, and also a POST with no body at all, whose token is in the <c>Authorization</c> header (RFC 6750 §2.1
-/// works with any method; OpenIddict's reader would refuse such a POST for lacking a <c>Content-Type</c>). A body of another type,
-/// or another method, is <c>invalid_request</c>. Replaces OpenIddict's reader for this endpoint.
+/// works with any method; OpenIddict's reader would refuse such a POST for lacking a <c>Content-Type</c>). An <c>access_token</c> in
+/// the query string is ignored (RFC 6750 §2.3 says it "SHOULD NOT be used"), so such a request has no token: 401. A body of another
+/// type, or another method, is <c>invalid_request</c>. Replaces OpenIddict's reader for this endpoint.
 /// </summary>
 public sealed class UserInfoRequestExtraction : IOpenIddictServerHandler<ExtractUserInfoRequestContext>
 {
@@ -31,7 +32,8 @@ public sealed class UserInfoRequestExtraction : IOpenIddictServerHandler<Extract
         if (context.Transaction.GetHttpRequest() is not { } http) return;
         if (HttpMethods.IsGet(http.Method))
         {
-            context.Transaction.Request = new OpenIddictRequest(http.Query);
+            // An access token in the query string (RFC 6750 §2.3) ends up in access logs and Referer headers: it is not read.
+            context.Transaction.Request = new OpenIddictRequest(http.Query.Where(p => p.Key != Parameters.AccessToken));
             return;
         }
         if (!HttpMethods.IsPost(http.Method))

@@ -88,10 +88,14 @@ public sealed class AuthorizeRequestTests(IdentityServerFactory factory) : IClas
     [InlineData("code_challenge", null, "invalid_request")]                      // PKCE required (RFC 9700 §2.1.1)
     [InlineData("code_challenge_method", null, "invalid_request")]               // absent means plain (RFC 7636 §4.3)
     [InlineData("code_challenge_method", "plain", "invalid_request")]            // S256 only
+    [InlineData("code_challenge", "too-short-for-a-challenge", "invalid_request")] // 43..128 characters (RFC 7636 §4.2)
+    [InlineData("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM", "invalid_request")] // '+' is not unreserved
     [InlineData("response_type", "token", "unsupported_response_type")]          // no implicit grant
     [InlineData("scope", "openid admin.everything", "invalid_scope")]            // unknown scope
     [InlineData("scope", "offline_access api1", "invalid_scope")]                // identity scope without openid
     [InlineData("request", "eyJhbGciOiJub25lIn0.e30.", "request_not_supported")] // OIDC Core §6
+    [InlineData("request_uri", "https://app.example/request.jwt", "request_uri_not_supported")] // OIDC Core §6
+    [InlineData("request_uri", "urn:ietf:params:oauth:request_uri:6esc_11ACC5bwc014ltc14eY22c", "request_uri_not_supported")] // no PAR
     [InlineData("prompt", "none login", "invalid_request")]                      // none must stand alone
     [InlineData("max_age", "-1", "invalid_request")]                             // non-negative integer
     public async Task BadParameter_RedirectsErrorWithStateAndIss(string name, string? value, string error)

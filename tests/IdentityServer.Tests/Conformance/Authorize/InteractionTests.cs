@@ -192,6 +192,33 @@ public sealed class InteractionTests(IdentityServerFactory factory) : IClassFixt
     }
 
     [Fact]
+    public async Task Consent_TicketExpiredBeforeUse_AskedAgain_TheNewTicketReplacesTheOld()
+    {
+        var d = new OidcDriver(factory.CreateBrowser());
+        await d.LoginAsync(await new AccountDriver(factory).CreateUserAsync("consent"), AccountDriver.Password); // a user of its own: consent is remembered
+        var p = OidcDriver.AuthorizeParameters(OidcDriver.NewVerifier(), ConsentClient, scope: "openid profile");
+        p["prompt"] = "consent";
+        async Task<string> AllowAsync(HttpResponseMessage toConsent)
+        {
+            var page = await d.Http.GetAsync(toConsent.Headers.Location);
+            var allow = await d.Http.PostAsync("/consent", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["ReturnUrl"] = Uri.UnescapeDataString(toConsent.Headers.Location!.OriginalString["/consent?ReturnUrl=".Length..]),
+                ["decision"] = "allow", ["__RequestVerificationToken"] = await OidcDriver.AntiforgeryTokenAsync(page),
+            }));
+            return allow.Headers.Location!.OriginalString;
+        }
+        var resumed = await AllowAsync(await d.AuthorizeAsync(p));
+
+        factory.Clock.Advance(TimeSpan.FromMinutes(16)); // the consent ticket lives 15 minutes
+        var askedAgain = await d.Http.GetAsync(resumed);
+        Assert.StartsWith("/consent?ReturnUrl=", askedAgain.Headers.Location!.OriginalString);
+        var resumedAgain = await AllowAsync(askedAgain);
+        Assert.Single(Microsoft.AspNetCore.WebUtilities.QueryHelpers.ParseQuery(new Uri(new Uri(Issuer), resumedAgain).Query)["consent_ticket"]);
+        Assert.True(OidcDriver.RedirectQuery(await d.Http.GetAsync(resumedAgain)).ContainsKey("code"));
+    }
+
+    [Fact]
     public async Task Consent_DoubleAllow_BothSucceed_No5xx()
     {
         var d = new OidcDriver(factory.CreateBrowser());

@@ -33,6 +33,19 @@ public sealed partial class DeviceAuthorizationEndpointTests(IdentityServerFacto
     }
 
     [Fact]
+    public async Task BehindAProxy_TheVerificationUrisAreUnderTheIssuer_NotTheInternalHostName()
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/connect/deviceauthorization")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["client_id"] = DeviceClient, ["scope"] = "openid" }),
+        };
+        request.Headers.Host = "idp-internal:8080";
+        var json = await Json.OkAsync(await _d.Device.SendAsync(request));
+        Assert.Equal(Issuer + "/device", json.Str("verification_uri"));
+        Assert.Equal(Issuer + "/device?user_code=" + json.Str("user_code"), json.Str("verification_uri_complete"));
+    }
+
+    [Fact]
     public async Task IssuedCodes_AreStoredOnlyAsHashes()
     {
         var json = await _d.StartAsync();

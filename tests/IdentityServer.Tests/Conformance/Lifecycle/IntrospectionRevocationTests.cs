@@ -83,6 +83,21 @@ public sealed class IntrospectionRevocationTests(IdentityServerFactory factory) 
         Assert.True((await Json.OkAsync(await IntrospectAsync(tokens.Str("access_token")))).GetProperty("active").GetBoolean());
     }
 
+    [Fact]
+    public async Task IdTokenOrCode_IntrospectedOrRevoked_AnsweredAsInactive()
+    {
+        var tokens = await _d.SignInAndGetTokensAsync();
+        await AssertInactiveAsync(await IntrospectAsync(tokens.Str("id_token")));
+        var revoked = await RevokeAsync(tokens.Str("id_token"));
+        Assert.Equal(HttpStatusCode.OK, revoked.StatusCode);
+        Assert.Equal("", await revoked.Content.ReadAsStringAsync());
+        var verifier = OidcDriver.NewVerifier();
+        var code = await _d.GetCodeAsync(verifier);
+        await AssertInactiveAsync(await IntrospectAsync(code));
+        // The code was neither consumed nor revoked by being shown around.
+        await Json.OkAsync(await _d.RedeemCodeAsync(code, verifier));
+    }
+
     [Theory]
     [InlineData("unknown-token")]
     [InlineData("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")]

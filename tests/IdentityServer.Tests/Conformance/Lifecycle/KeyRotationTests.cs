@@ -66,6 +66,27 @@ public sealed class KeyRotationTests : IDisposable
     }
 
     [Fact]
+    public async Task RefreshTokens_OutliveTheRotationOfTheKeyThatWasActive_AndALeakedKeysWithdrawal()
+    {
+        // Refresh tokens, codes and device codes are signed with the server's own key, not a rotating one, so they live their
+        // whole lifetime (here 14 days sliding, 200 days absolute) across rotations.
+        var f = Server(configure: s => s.Settings["IdentityServer:Lifetimes:RefreshTokenAbsoluteSeconds"] = (200 * 86400).ToString());
+        var d = new OidcDriver(f.CreateBrowser());
+        var refresh = (await d.SignInAndGetTokensAsync()).Str("refresh_token");
+        var k1 = Kid(await ClientTokenAsync(f));
+        for (var i = 0; i < 10; i++)
+        {
+            f.Clock.Advance(TimeSpan.FromDays(13)); // 130 days: k1 retires after 90 and leaves JWKS two days later
+            refresh = (await Json.OkAsync(await d.RefreshAsync(refresh))).Str("refresh_token");
+        }
+        Assert.DoesNotContain(k1, await JwksKidsAsync(f));
+
+        await f.Services.GetRequiredService<ISigningKeyStore>().RotateAsync(immediately: true);
+        var refreshed = await Json.OkAsync(await d.RefreshAsync(refresh));
+        Assert.Equal(Kid(await ClientTokenAsync(f)), Kid(refreshed.Str("access_token")));
+    }
+
+    [Fact]
     public async Task TwoServersOnOneDatabase_RotateOnce()
     {
         var a = Server();

@@ -68,6 +68,16 @@ public sealed class AuthorizationCodeGrantTests(IdentityServerFactory factory) :
         await Json.OkAsync(await _d.RedeemCodeAsync(code, verifier));
     }
 
+    [Theory]
+    [InlineData("short")]
+    [InlineData("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk dBjftJeZ4CVP")] // a space is not unreserved (RFC 7636 §4.1)
+    public async Task MalformedCodeVerifier_InvalidGrant_EvenWhenItsHashIsTheChallenge(string verifier)
+    {
+        // The S256 challenge of any string is well formed, so only the verifier's own syntax can refuse it.
+        var code = await _d.GetCodeAsync(verifier);
+        await Json.ErrorAsync(await _d.RedeemCodeAsync(code, verifier), HttpStatusCode.BadRequest, "invalid_grant");
+    }
+
     [Fact]
     public async Task MissingCodeVerifier_InvalidRequest()
     {
@@ -141,6 +151,10 @@ public sealed class AuthorizationCodeGrantTests(IdentityServerFactory factory) :
         Assert.All(responses.Where(r => r.StatusCode != HttpStatusCode.OK), r => Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode));
         foreach (var r in responses.Where(r => r.StatusCode != HttpStatusCode.OK))
             Assert.Equal("invalid_grant", JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.Str("error"));
+        // The losers presented a used code: what the winner got is revoked too (RFC 6749 §4.1.2), as for a later replay.
+        var winner = await Json.OkAsync(responses.Single(r => r.StatusCode == HttpStatusCode.OK));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _d.UserInfoAsync(winner.Str("access_token"))).StatusCode);
+        await Json.ErrorAsync(await _d.RefreshAsync(winner.Str("refresh_token")), HttpStatusCode.BadRequest, "invalid_grant");
     }
 
     private Task<JsonWebKeySet> JwksAsync() => Tokens.JwksAsync(_d.Http);

@@ -123,6 +123,37 @@ public sealed class ClientAuthenticationTests(IdentityServerFactory factory) : I
         await Json.ErrorAsync(await _d.Http.SendAsync(request), HttpStatusCode.BadRequest, "invalid_request");
     }
 
+    /// <summary>A body that cannot be read as a form, or parameters over our limits: invalid_request, never a 500.</summary>
+    [Theory]
+    [InlineData("/connect/token", "fields")]
+    [InlineData("/connect/token", "long-key")]
+    [InlineData("/connect/token", "long-value")]
+    [InlineData("/connect/token", "many")]
+    [InlineData("/connect/introspect", "fields")]
+    [InlineData("/connect/revocation", "fields")]
+    [InlineData("/connect/deviceauthorization", "fields")]
+    [InlineData("/connect/userinfo", "fields")]
+    public async Task UnreadableOrOversizedForm_InvalidRequest(string path, string shape)
+    {
+        var body = shape switch
+        {
+            "fields" => string.Join("&", Enumerable.Range(0, 1100).Select(i => $"f{i}=x")),  // over ASP.NET Core's 1,024 fields
+            "long-key" => new string('k', 3000) + "=x",                                    // over its 2,048-character keys
+            "long-value" => "grant_type=client_credentials&scope=" + new string('a', 8193), // over our 8 KiB values
+            _ => string.Join("&", Enumerable.Range(0, 70).Select(i => $"p{i}=x")),          // over our 64 parameters
+        };
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.ASCII, "application/x-www-form-urlencoded") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{ServiceClient}:{ServiceSecret}")));
+        var r = await _d.Http.SendAsync(request);
+        if (path == "/connect/userinfo")
+        {
+            // RFC 6750 §3: a resource's error is in the WWW-Authenticate header.
+            Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+            Assert.Contains("error=\"invalid_request\"", r.Headers.WwwAuthenticate.ToString());
+        }
+        else await Json.ErrorAsync(r, HttpStatusCode.BadRequest, "invalid_request");
+    }
+
     [Fact]
     public async Task JsonBody_InvalidRequest()
     {

@@ -49,6 +49,16 @@ public sealed class UserInfoTests(IdentityServerFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task TokenInTheQueryString_IsNotRead_401()
+    {
+        // RFC 6750 §2.3: URI query tokens end up in logs and Referer headers; this server does not take them.
+        var tokens = await _d.SignInAndGetTokensAsync("openid");
+        var r = await _d.Http.GetAsync("/connect/userinfo?access_token=" + Uri.EscapeDataString(tokens.Str("access_token")));
+        Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
+        Assert.StartsWith("Bearer", r.Headers.WwwAuthenticate.ToString());
+    }
+
+    [Fact]
     public async Task BasicSchemeInsteadOfBearer_401InvalidToken()
     {
         var request = new HttpRequestMessage(HttpMethod.Get, "/connect/userinfo");

@@ -1,0 +1,43 @@
+using IdentityServer.Audit;
+using OpenIddict.Abstractions;
+using OpenIddict.Server;
+using static OpenIddict.Server.OpenIddictServerEvents;
+using static OpenIddict.Server.OpenIddictServerHandlers;
+
+namespace IdentityServer.Protocol.Handlers;
+
+/// <summary>
+/// An authorization code or a refresh token is redeemed once (RFC 6749 §4.1.2, RFC 9700 §4.14.2): it is marked redeemed in one
+/// conditional update before new tokens are made, and of requests racing with the same token only one gets tokens. A loser is
+/// reuse, as a later second use would be: the whole family is revoked, the reuse audited, and <c>invalid_grant</c> answered
+/// (<see cref="TokenReuse.RevokeFamilyAsync"/>), unless a refresh token came within the configured reuse leeway. (OpenIddict redeems
+/// the token too, but answers a lost race for a code without revoking anything, and lets a lost race for a refresh token through.)
+/// </summary>
+public sealed class RedeemOnce(IOpenIddictTokenManager tokens, IOpenIddictAuthorizationManager authorizations, IAuditLog audit) :
+    IOpenIddictServerHandler<ProcessSignInContext>
+{
+    /// <summary>Before OpenIddict redeems the token entry.</summary>
+    public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<ProcessSignInContext>()
+        .UseScopedHandler<RedeemOnce>()
+        .SetOrder(RedeemTokenEntry.Descriptor.Order - 500)
+        .SetType(OpenIddictServerHandlerType.Custom)
+        .Build();
+
+    /// <inheritdoc />
+    public async ValueTask HandleAsync(ProcessSignInContext context)
+    {
+        if (context.EndpointType != OpenIddictServerEndpointType.Token) return;
+        var authentication = context.Transaction.GetProperty<ProcessAuthenticationContext>(typeof(ProcessAuthenticationContext).FullName!);
+        var refresh = context.Request.IsRefreshTokenGrantType();
+        if (refresh && context.Options.DisableRollingRefreshTokens) return;
+        var principal = refresh ? authentication?.RefreshTokenPrincipal
+            : context.Request.IsAuthorizationCodeGrantType() ? authentication?.AuthorizationCodePrincipal : null;
+        if (principal?.GetTokenId() is not { Length: > 0 } tokenId || await tokens.FindByIdAsync(tokenId, context.CancellationToken) is not { } token) return;
+        if (await tokens.TryRedeemAsync(token, context.CancellationToken)) return;
+
+        if (refresh && await TokenReuse.WithinReuseLeewayAsync(tokens, token, context.Options, context.CancellationToken)) return;
+        await TokenReuse.RevokeFamilyAsync(tokens, authorizations, audit, context.Logger, principal.GetAuthorizationId(), context.Request.ClientId,
+            refresh ? "refresh_token" : "authorization_code", context.CancellationToken);
+        context.Reject(OpenIddictConstants.Errors.InvalidGrant, refresh ? "The refresh token has already been used." : "The authorization code has already been used.");
+    }
+}
