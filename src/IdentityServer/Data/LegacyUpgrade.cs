@@ -15,17 +15,18 @@ namespace IdentityServer.Data;
 /// <item>clients (table <c>Clients</c>) become OpenIddict applications with every setting, and their secrets (table
 /// <c>ClientSecrets</c>, already SHA-256) keep working, expiry and all;</item>
 /// <item>remembered consents (table <c>Consents</c>) become permanent authorizations;</item>
-/// <item>access tokens that were revoked (table <c>AccessTokens</c>, alone or with their grant in <c>Grants</c>) and have not expired yet
-/// go on the revoked list (<c>RevokedAccessTokens</c>), so they stay refused;</item>
+/// <item>access tokens that were revoked (table <c>AccessTokens</c>, alone or with their grant in <c>Grants</c>) go on the revoked list
+/// (<c>RevokedAccessTokens</c>), so they stay refused until they expire;</item>
 /// <item>users, passkeys, TOTP keys, recovery codes, signing keys, the Data Protection key ring and the audit log are in tables that stay.</item>
 /// </list>
 /// Outstanding authorization codes, device codes and refresh tokens are not carried over: clients sign people in again (the README's
 /// upgrade notes say so). Access tokens issued before and not revoked stay valid until they expire: they are JWTs signed by keys that
 /// stay published.
-/// Idempotent: a client or consent already carried over is skipped, so a second run (another node) changes nothing.
+/// Idempotent: what was already carried over is skipped, so a second run changes nothing, and two nodes upgrading the same database at
+/// once do not fail (what the other made first is kept).
 /// </summary>
 public sealed class LegacyUpgrade(IdentityServerDbContext db, ClientApplicationManager clients, IOpenIddictAuthorizationManager authorizations,
-    TimeProvider time, ILogger<LegacyUpgrade> logger)
+    ILogger<LegacyUpgrade> logger)
 {
     private static readonly DateTimeOffsetToBinaryConverter Binary = new();
 
@@ -51,8 +52,19 @@ public sealed class LegacyUpgrade(IdentityServerDbContext db, ClientApplicationM
         {
             if (await clients.FindAnyByClientIdAsync(profile.ClientId, ct) is not null) continue;
             var own = secrets.Where(s => s.ClientEntityId == id).Select(s => s.Secret).ToList();
-            await clients.CreateAsync(profile with { Confidential = own.Count > 0 }, null, own, ct);
-            clientCount++;
+            try
+            {
+                await clients.CreateAsync(profile with { Confidential = own.Count > 0 }, null, own, ct);
+                clientCount++;
+            }
+            catch (Exception e) when (e is OpenIddictExceptions.ValidationException or DbUpdateException)
+            {
+                // Another node upgrading the same database at the same moment carried it over first; anything else is a real failure.
+                // (Read past OpenIddict's entity cache, which remembers that the client was missing a moment ago.)
+                db.ChangeTracker.Clear();
+                if (!await db.Set<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreApplication>().AsNoTracking()
+                        .AnyAsync(a => a.ClientId == profile.ClientId, ct)) throw;
+            }
         }
 
         var consentCount = 0;
@@ -86,7 +98,6 @@ public sealed class LegacyUpgrade(IdentityServerDbContext db, ClientApplicationM
     private async Task<int> CarryRevokedAccessTokensAsync(CancellationToken ct)
     {
         if (!await TableExistsAsync("AccessTokens", ct) || !await TableExistsAsync("Grants", ct)) return 0;
-        var now = time.GetUtcNow();
         var revoked = await ReadAsync("""
             SELECT a.Jti, a.ExpiresAt, COALESCE(a.RevokedAt, g.RevokedAt)
             FROM AccessTokens a LEFT JOIN Grants g ON g.Id = a.GrantId
@@ -94,12 +105,20 @@ public sealed class LegacyUpgrade(IdentityServerDbContext db, ClientApplicationM
             """, r => (Jti: r.GetString(0), ExpiresAt: Time(r, 1)!.Value, RevokedAt: Time(r, 2)!.Value), ct);
         var known = (await db.RevokedAccessTokens.AsNoTracking().Select(x => x.Jti).ToListAsync(ct)).ToHashSet(StringComparer.Ordinal);
         var added = 0;
-        foreach (var token in revoked.Where(t => t.ExpiresAt > now && !known.Contains(t.Jti)))
+        // Expired ones too: the cleanup removes them from the list, by the server's clock.
+        foreach (var token in revoked.Where(t => !known.Contains(t.Jti)))
         {
             db.RevokedAccessTokens.Add(new Entities.RevokedAccessTokenEntity { Jti = token.Jti, ExpiresAt = token.ExpiresAt, RevokedAt = token.RevokedAt });
             added++;
         }
-        if (added > 0) await db.SaveChangesAsync(ct);
+        if (added == 0) return 0;
+        try { await db.SaveChangesAsync(ct); }
+        catch (DbUpdateException)
+        {
+            // Another node upgrading at the same moment listed them first: the list holds them either way.
+            db.ChangeTracker.Clear();
+            return 0;
+        }
         return added;
     }
 

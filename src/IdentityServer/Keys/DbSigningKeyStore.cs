@@ -48,9 +48,9 @@ public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtecti
     public async Task<SigningCredentials> GetSigningCredentialsAsync(CancellationToken ct = default, string? algorithm = null)
     {
         var snapshot = await GetSnapshotAsync(ct);
-        return snapshot.Signing.TryGetValue(algorithm ?? Algorithms[0], out var credentials)
-            ? credentials
-            : throw new ArgumentException($"No signing key for '{algorithm}': it is not in IdentityServer:Keys:Algorithms.", nameof(algorithm));
+        if (snapshot.Signing.TryGetValue(algorithm ?? Algorithms[0], out var credentials)) return credentials;
+        logger.LogWarning("No signing key for {Algorithm}: it is not in IdentityServer:Keys:Algorithms; signing with {Default}", algorithm, Algorithms[0]);
+        return snapshot.Signing[Algorithms[0]];
     }
 
     /// <inheritdoc />

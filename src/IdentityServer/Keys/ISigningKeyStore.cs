@@ -12,8 +12,11 @@ public interface ISigningKeyStore
     /// <summary>The configured algorithms; the first is the default.</summary>
     IReadOnlyList<string> Algorithms { get; }
 
-    /// <summary>Credentials of the active key for <paramref name="algorithm"/> (default: the first configured), with its <c>kid</c>. Creates the first key when none exists.</summary>
-    /// <exception cref="ArgumentException"><paramref name="algorithm"/> is not configured.</exception>
+    /// <summary>
+    /// Credentials of the active key for <paramref name="algorithm"/> (default: the first configured), with its <c>kid</c>. Creates the
+    /// first key when none exists. An algorithm that is not configured (any more: a client registered for it before it was removed
+    /// from <c>IdentityServer:Keys:Algorithms</c>) gets the first configured one, and a warning in the log.
+    /// </summary>
     Task<SigningCredentials> GetSigningCredentialsAsync(CancellationToken cancellationToken = default, string? algorithm = null);
 
     /// <summary>Public keys of every published key (published, active or retired), for JWKS and for validating tokens this server issued.</summary>

@@ -17,10 +17,11 @@ public sealed record CleanupReport(long Tokens, long Authorizations, int Challen
 /// <summary>
 /// Removes what can no longer be used, once it is older than <see cref="CleanupOptions.RetentionSeconds"/>:
 /// <list type="bullet">
-/// <item>token rows (codes, refresh tokens, device and user codes) that are revoked, rejected or expired, and spent codes; a rotated
-/// refresh token stays until it expires, so presenting it again is still recognised as reuse and revokes its family (RFC 9700
-/// §4.14.2). OpenIddict's own pruning (<see cref="IOpenIddictTokenManager.PruneAsync"/>) would remove it a day after it was used, so
-/// it runs only as a backstop, for rows older than a refresh token's absolute lifetime;</item>
+/// <item>token rows (codes, refresh tokens, device and user codes) that are revoked or rejected, and the others once they expired
+/// longer ago than the longest access token lives: a spent code or rotated refresh token presented again within its lifetime is
+/// still recognised as reuse and revokes its family (RFC 6749 §4.1.2, RFC 9700 §4.14.2), and a sign-in keeps a row as long as an
+/// access token issued from it may be valid. OpenIddict's own pruning (<see cref="IOpenIddictTokenManager.PruneAsync"/>) would remove
+/// used rows a day after they were made, so it runs only as a backstop, for rows older than all of that;</item>
 /// <item>authorizations: revoked ones once their token rows are gone; sign-ins left with no token row, with OpenIddict's pruning
 /// (<see cref="IOpenIddictAuthorizationManager.PruneAsync"/>), once older than the longest access token lifetime too, because access
 /// tokens have no row and are checked against their authorization until they expire. Remembered consents (permanent, valid
@@ -62,17 +63,21 @@ public sealed class Cleanup(IServiceScopeFactory scopes, IdentityServerOptions o
             do { n = await deleteBatch(batch); total += n; } while (n == batch && !ct.IsCancellationRequested);
             return total;
         }
+        // A row that is not revoked stays until it expired longer ago than the longest access token lives: an access token issued when
+        // the row was used (a code redeemed, a refresh token rotated near its end) is checked against the sign-in, which must keep a row;
+        // and a spent code or rotated refresh token presented again within its lifetime is still recognised as reuse.
+        var longestAccessToken = Math.Max(options.Lifetimes.AccessTokenSeconds, ClientOptions.MaxAccessTokenLifetimeSeconds);
+        var expiredBefore = cutoff.AddSeconds(-longestAccessToken).UtcDateTime;
         var tokenRows = db.Set<OpenIddictEntityFrameworkCoreToken>();
         long tokens = await Drain(b => tokenRows
-            .Where(t => t.CreationDate < cutoff.UtcDateTime && (t.Status == Statuses.Revoked || t.Status == Statuses.Rejected
-                || t.ExpirationDate < cutoff.UtcDateTime || (t.Type != TokenTypeIdentifiers.RefreshToken && t.Status == Statuses.Redeemed)))
+            .Where(t => (t.CreationDate < cutoff.UtcDateTime && (t.Status == Statuses.Revoked || t.Status == Statuses.Rejected))
+                || t.ExpirationDate < expiredBefore)
             .OrderBy(t => t.Id).Take(b).ExecuteDeleteAsync(ct));
-        tokens += await services.GetRequiredService<IOpenIddictTokenManager>().PruneAsync(cutoff.AddSeconds(-options.Lifetimes.RefreshTokenAbsoluteSeconds), ct);
+        tokens += await services.GetRequiredService<IOpenIddictTokenManager>().PruneAsync(cutoff.AddSeconds(-options.Lifetimes.RefreshTokenAbsoluteSeconds - longestAccessToken), ct);
         // Revoked authorizations without token rows go now; sign-ins left without token rows wait until their access tokens expired.
         long authorizations = await Drain(b => db.Set<OpenIddictEntityFrameworkCoreAuthorization>()
             .Where(a => a.CreationDate < cutoff.UtcDateTime && a.Status == Statuses.Revoked && !a.Tokens.Any())
             .OrderBy(a => a.Id).Take(b).ExecuteDeleteAsync(ct));
-        var longestAccessToken = Math.Max(options.Lifetimes.AccessTokenSeconds, ClientOptions.MaxAccessTokenLifetimeSeconds);
         authorizations += await services.GetRequiredService<IOpenIddictAuthorizationManager>().PruneAsync(cutoff.AddSeconds(-longestAccessToken), ct);
         var report = new CleanupReport(
             tokens,

@@ -1,4 +1,7 @@
 using IdentityServer.Audit;
+using IdentityServer.Data;
+using Microsoft.EntityFrameworkCore;
+using OpenIddict.EntityFrameworkCore.Models;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using static OpenIddict.Server.OpenIddictServerEvents;
@@ -13,7 +16,7 @@ namespace IdentityServer.Protocol.Handlers;
 /// (<see cref="TokenReuse.RevokeFamilyAsync"/>), unless a refresh token came within the configured reuse leeway. (OpenIddict redeems
 /// the token too, but answers a lost race for a code without revoking anything, and lets a lost race for a refresh token through.)
 /// </summary>
-public sealed class RedeemOnce(IOpenIddictTokenManager tokens, IOpenIddictAuthorizationManager authorizations, IAuditLog audit) :
+public sealed class RedeemOnce(IOpenIddictTokenManager tokens, IOpenIddictAuthorizationManager authorizations, IAuditLog audit, IdentityServerDbContext db) :
     IOpenIddictServerHandler<ProcessSignInContext>
 {
     /// <summary>Before OpenIddict redeems the token entry.</summary>
@@ -34,6 +37,12 @@ public sealed class RedeemOnce(IOpenIddictTokenManager tokens, IOpenIddictAuthor
             : context.Request.IsAuthorizationCodeGrantType() ? authentication?.AuthorizationCodePrincipal : null;
         if (principal?.GetTokenId() is not { Length: > 0 } tokenId || await tokens.FindByIdAsync(tokenId, context.CancellationToken) is not { } token) return;
         if (await tokens.TryRedeemAsync(token, context.CancellationToken)) return;
+        // OpenIddict also answers false when the database failed. Only a row another request changed first is a lost race; a row
+        // still valid means the update itself failed, which is the server's problem, not the client's (500, nothing revoked).
+        var status = await db.Set<OpenIddictEntityFrameworkCoreToken>().AsNoTracking().Where(t => t.Id == tokenId).Select(t => t.Status)
+            .FirstOrDefaultAsync(context.CancellationToken);
+        if (status == OpenIddictConstants.Statuses.Valid)
+            throw new InvalidOperationException("The token entry could not be marked redeemed; see the log of OpenIddict's token manager.");
 
         if (refresh && await TokenReuse.WithinReuseLeewayAsync(tokens, token, context.Options, context.CancellationToken)) return;
         await TokenReuse.RevokeFamilyAsync(tokens, authorizations, audit, context.Logger, principal.GetAuthorizationId(), context.Request.ClientId,

@@ -73,6 +73,8 @@ public static class RequestParameterRules
     /// <typeparam name="TContext">The endpoint's extraction context.</typeparam>
     public sealed class FormBody<TContext> : IOpenIddictServerHandler<TContext> where TContext : BaseValidatingContext
     {
+        private const string FormType = "application/x-www-form-urlencoded";
+
         /// <summary>Before the ASP.NET Core host reads the request.</summary>
         public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<TContext>()
             .UseSingletonHandler<FormBody<TContext>>()
@@ -83,12 +85,22 @@ public static class RequestParameterRules
         /// <inheritdoc />
         public async ValueTask HandleAsync(TContext context)
         {
-            if (context.Transaction.GetHttpRequest() is not { } http || !HttpMethods.IsPost(http.Method) || !http.HasFormContentType) return;
+            if (context.Transaction.GetHttpRequest() is not { } http || !HttpMethods.IsPost(http.Method)
+                || http.ContentType is not { } contentType || !contentType.StartsWith(FormType, StringComparison.OrdinalIgnoreCase)) return;
+            // Only the form type OpenIddict accepts is read ahead (never a multipart body, which OpenIddict refuses unread); a header
+            // that starts like it but does not parse as it would make ASP.NET Core's reader throw.
+            if (!Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var media)
+                || !string.Equals(media.MediaType.Value, FormType, StringComparison.OrdinalIgnoreCase))
+            {
+                context.Logger.LogInformation("Request refused: malformed Content-Type");
+                context.Reject(OpenIddictConstants.Errors.InvalidRequest, UnreadableForm);
+                return;
+            }
             try
             {
                 await http.ReadFormAsync(context.CancellationToken);
             }
-            catch (Exception e) when (e is InvalidDataException or IOException or BadHttpRequestException)
+            catch (Exception e) when (e is InvalidDataException or IOException or BadHttpRequestException or InvalidOperationException)
             {
                 context.Logger.LogInformation("Request refused: the form body could not be read ({Reason})", e.GetType().Name);
                 context.Reject(OpenIddictConstants.Errors.InvalidRequest, UnreadableForm);

@@ -55,12 +55,6 @@ public sealed class SigningKeysFromKeyStore(ISigningKeyStore keys, ServerTokenKe
         if (context.TokenType == TokenTypeIdentifiers.IdentityToken && context.ClientId is { } clientId
             && await clients.FindByClientIdAsync(clientId, context.CancellationToken) is { } application)
             algorithm = (await clients.GetProfileAsync(application, context.CancellationToken)).IdTokenSignedResponseAlg;
-        if (algorithm is not null && !keys.Algorithms.Contains(algorithm, StringComparer.Ordinal))
-        {
-            // Set when the algorithm was configured, since removed from IdentityServer:Keys:Algorithms: sign with the first one.
-            context.Logger.LogWarning("Client {ClientId} asks for ID tokens signed with {Algorithm}, which has no key; the first algorithm is used", context.ClientId, algorithm);
-            algorithm = null;
-        }
         context.SigningCredentials = await keys.GetSigningCredentialsAsync(context.CancellationToken, algorithm);
     }
 

@@ -68,14 +68,14 @@ public sealed class CleanupTests(ManualCleanupFactory factory) : IClassFixture<M
         var cleanup = factory.Services.GetRequiredService<Cleanup>();
         var report = await cleanup.TryRunAsync();
         Assert.NotNull(report);
-        // Tokens: three redeemed codes, two expired refresh tokens (one of them revoked), the expired device and user codes; access
-        // and ID tokens and client credentials have no rows. Authorizations: the revoked one, and the old sign-in's and the device
-        // request's, now without tokens.
-        Assert.Equal(new CleanupReport(Tokens: 7, Authorizations: 3, Challenges: 0, SigningKeys: 0, RevokedAccessTokens: 0, DevicePolls: 0,
+        // Tokens: the two old sign-ins' codes and refresh tokens (one family revoked), the device and user codes, all expired for longer
+        // than an access token lives (a day); access and ID tokens and client credentials have no rows. The fresh sign-in's code stays
+        // until then. Authorizations: the revoked one, and the old sign-in's and the device request's, now without rows.
+        Assert.Equal(new CleanupReport(Tokens: 6, Authorizations: 3, Challenges: 0, SigningKeys: 0, RevokedAccessTokens: 0, DevicePolls: 0,
             SessionClients: oldSessionRows), report);
 
-        // Only the fresh family is left, and it still works.
-        Assert.Equal(1, await DbAsync(TokenRows));
+        // Only the fresh family is left (its code and refresh token), and it still works.
+        Assert.Equal(2, await DbAsync(TokenRows));
         Assert.Equal(1, await DbAsync(AuthorizationRows));
         Assert.Equal(1, await DbAsync(db => db.SessionClients.CountAsync()));
         var refreshedFresh = await Json.OkAsync(await new OidcDriver(factory.CreateBrowser()).RefreshAsync(fresh.Str("refresh_token")));
@@ -94,12 +94,12 @@ public sealed class CleanupTests(ManualCleanupFactory factory) : IClassFixture<M
         factory.Clock.Advance(TimeSpan.FromHours(1));
         var second = await otherNode.TryRunAsync();
         Assert.NotNull(second);
-        // The revoked family's code and refresh token, and its authorization. The fresh family's rotated refresh token stays until
-        // it expires, so that presenting it again is still recognised as reuse.
+        // The revoked family's code and refresh token, and its authorization. The fresh family's code and rotated refresh token stay
+        // until they expired a day ago, so that presenting them again is still recognised as reuse.
         Assert.Equal(2, second.Tokens);
         Assert.Equal(1, second.Authorizations);
         Assert.Equal(authorizations - 1, await DbAsync(AuthorizationRows));
-        Assert.Equal(2, await DbAsync(TokenRows));
+        Assert.Equal(3, await DbAsync(TokenRows));
         await Json.ErrorAsync(await d.RefreshAsync(fresh.Str("refresh_token")), HttpStatusCode.BadRequest, "invalid_grant");
         Assert.Equal(HttpStatusCode.Unauthorized, (await d.UserInfoAsync(refreshedFresh.Str("access_token"))).StatusCode);
     }
@@ -109,17 +109,25 @@ public sealed class CleanupTests(ManualCleanupFactory factory) : IClassFixture<M
 public sealed class CleanupKeepsLiveAccessTokensTests
 {
     [Fact]
-    public async Task SignInWithoutRefreshToken_ItsCodeGoes_ButItsAccessTokenKeepsWorking()
+    public async Task SignInWithoutRefreshToken_ItsSpentCodeStaysWhileAnAccessTokenMayLive_ThenBothGo()
     {
         using var factory = new ManualCleanupFactory();
         var d = new OidcDriver(factory.CreateBrowser());
         var tokens = await d.SignInAndGetTokensAsync("openid profile"); // a code, no refresh token: the sign-in's only row is the code
         factory.Clock.Advance(TimeSpan.FromMinutes(5));
 
-        var report = await factory.Services.GetRequiredService<Cleanup>().TryRunAsync();
+        var cleanup = factory.Services.GetRequiredService<Cleanup>();
+        var report = await cleanup.TryRunAsync();
         Assert.NotNull(report);
-        Assert.Equal(1, report.Tokens);
+        Assert.Equal(0, report.Tokens);
         Assert.Equal(0, report.Authorizations);
         await Json.OkAsync(await d.UserInfoAsync(tokens.Str("access_token")));
+
+        // Once the code expired longer ago than any access token lives, the code and the sign-in go.
+        factory.Clock.Advance(TimeSpan.FromDays(1) + TimeSpan.FromMinutes(5));
+        report = await cleanup.TryRunAsync();
+        Assert.NotNull(report);
+        Assert.Equal(1, report.Tokens);
+        Assert.Equal(1, report.Authorizations);
     }
 }

@@ -183,6 +183,29 @@ public sealed class KeyRotationTests : IDisposable
     }
 
     [Fact]
+    public async Task StoredClientWithAnAlgorithmNoLongerConfigured_GetsTheFirstOne_No500()
+    {
+        // A client registered (by the admin API, or carried over by an upgrade) for ES256 while ES256 had a key; the operator has
+        // since removed ES256 from Keys:Algorithms. Its ID tokens are signed with RS256, and the log says why.
+        var f = Server();
+        using (var scope = f.Services.CreateScope())
+        {
+            var clients = scope.ServiceProvider.GetRequiredService<IdentityServer.Protocol.Clients.ClientApplicationManager>();
+            await clients.CreateAsync(new IdentityServer.Protocol.Clients.ClientProfile
+            {
+                ClientId = "es256-app", Confidential = true, RedirectUris = [WebRedirect], GrantTypes = ["authorization_code"],
+                Scopes = ["openid"], IdTokenSignedResponseAlg = "ES256",
+            }, WebSecret);
+        }
+        var d = new OidcDriver(f.CreateBrowser());
+        var verifier = OidcDriver.NewVerifier();
+        var code = await d.GetCodeAsync(verifier, OidcDriver.AuthorizeParameters(verifier, "es256-app", WebRedirect, "openid"));
+        var tokens = await Json.OkAsync(await d.RedeemCodeAsync(code, verifier, "es256-app", WebSecret, WebRedirect));
+        Assert.Equal("RS256", (await Tokens.ValidateAsync(tokens.Str("id_token"), await Tokens.JwksAsync(f.CreateBrowser()), "JWT")).Alg);
+        Assert.Contains(f.Logs.Entries, e => e.Message.Contains("No signing key for ES256"));
+    }
+
+    [Fact]
     public void UnconfiguredIdTokenAlgorithm_RefusedAtStartup()
     {
         var f = Server(configure: s => s.Settings["IdentityServer:Clients:0:IdTokenSignedResponseAlg"] = "ES256");

@@ -154,6 +154,20 @@ public sealed class ClientAuthenticationTests(IdentityServerFactory factory) : I
         else await Json.ErrorAsync(r, HttpStatusCode.BadRequest, "invalid_request");
     }
 
+    [Theory]
+    [InlineData("application/x-www-form-urlencodedx")]
+    [InlineData("application/x-www-form-urlencoded, text/plain")]
+    [InlineData("multipart/form-data; boundary=xyz")]
+    public async Task ContentTypeThatIsNotTheFormType_InvalidRequest(string contentType)
+    {
+        var content = new StringContent("grant_type=client_credentials", Encoding.ASCII);
+        content.Headers.Remove("Content-Type");
+        Assert.True(content.Headers.TryAddWithoutValidation("Content-Type", contentType));
+        var request = new HttpRequestMessage(HttpMethod.Post, "/connect/token") { Content = content };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{ServiceClient}:{ServiceSecret}")));
+        await Json.ErrorAsync(await _d.Http.SendAsync(request), HttpStatusCode.BadRequest, "invalid_request");
+    }
+
     [Fact]
     public async Task JsonBody_InvalidRequest()
     {
