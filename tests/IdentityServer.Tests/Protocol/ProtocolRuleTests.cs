@@ -20,6 +20,10 @@ public sealed class ProtocolRuleTests
     [InlineData("http://[::1]:8080/v6", true)]
     [InlineData("http://localhost:9999/local", false)]
     [InlineData("http://localhost:8000/local", true)]
+    [InlineData("HTTP://127.0.0.1:9999/loop", false)]   // the scheme is compared as written too (RFC 9700 §4.1.3)
+    [InlineData("Http://127.0.0.1/loop", false)]
+    [InlineData("http://127.0.0.1:9999/LOOP", false)]
+    [InlineData("HTTPS://app.example/cb", false)]
     public void RedirectUri_ExactMatch_LoopbackIpAnyPort(string requested, bool ok)
     {
         string[] registered = ["https://app.example/cb", "http://127.0.0.1/loop", "http://[::1]/v6", "http://localhost:8000/local"];

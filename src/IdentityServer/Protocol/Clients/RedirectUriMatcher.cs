@@ -24,16 +24,16 @@ public static class RedirectUriMatcher
             return false;
         if (r.Scheme != Uri.UriSchemeHttp || q.Scheme != Uri.UriSchemeHttp) return false;
         if (!IsLoopbackIp(r.Host) || !string.Equals(r.Host, q.Host, StringComparison.Ordinal)) return false;
-        // Compare everything but the port, character for character.
-        return string.Equals(WithoutPort(registered, r), WithoutPort(requested, q), StringComparison.Ordinal);
+        // Compare everything but the port, character for character (the scheme's case too: HTTP:// is not http://).
+        return WithoutPort(registered, r) is { } a && WithoutPort(requested, q) is { } b && string.Equals(a, b, StringComparison.Ordinal);
     }
 
-    private static string WithoutPort(string raw, Uri uri)
+    /// <summary>The URI as written, without its port; null when it is not written in the plain form <c>http://host[:port]…</c>.</summary>
+    private static string? WithoutPort(string raw, Uri uri)
     {
         var authority = uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}";
-        var prefix = $"{uri.Scheme}://{authority}";
-        if (!raw.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) return raw; // unusual form: no port leniency
-        return $"{uri.Scheme}://{uri.Host}" + raw[prefix.Length..];
+        var prefix = $"{Uri.UriSchemeHttp}://{authority}";
+        return raw.StartsWith(prefix, StringComparison.Ordinal) ? $"{Uri.UriSchemeHttp}://{uri.Host}" + raw[prefix.Length..] : null;
     }
 
     /// <summary>True for the IPv4 and IPv6 loopback literals (<c>127.0.0.1</c>, <c>[::1]</c>). <c>localhost</c> is not an IP literal (RFC 8252 §8.3).</summary>

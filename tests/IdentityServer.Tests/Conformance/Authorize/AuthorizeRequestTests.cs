@@ -79,6 +79,12 @@ public sealed class AuthorizeRequestTests(IdentityServerFactory factory) : IClas
         Assert.True(OidcDriver.RedirectQuery(r).ContainsKey("code"));
     }
 
+    [Theory]
+    [InlineData("HTTP://127.0.0.1:51234/cb")] // registered as http://127.0.0.1/cb: only the port of a loopback IP may differ
+    [InlineData("http://127.0.0.1:51234/CB")]
+    public async Task LoopbackRedirectUri_OtherCase_ShowsErrorPage(string redirectUri) =>
+        await AssertErrorPage(await SignedInAuthorize(p => p["redirect_uri"] = redirectUri), "not registered");
+
     [Fact]
     public async Task LoopbackRedirectUri_OtherPath_ShowsErrorPage() =>
         await AssertErrorPage(await SignedInAuthorize(p => p["redirect_uri"] = "http://127.0.0.1:51234/other"), "not registered");
