@@ -22,6 +22,8 @@ public static class ServerSetup
     public static WebApplicationBuilder CreateBuilder(string[] args)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = DefaultContentRoot(args) });
+        // No "Server: Kestrel" banner: it tells a prober which stack to aim at, and nothing to anyone else (ASVS 5.0 13.4).
+        builder.WebHost.ConfigureKestrel(o => o.AddServerHeader = false);
         AddServices(builder.Services, builder.Configuration);
         return builder;
     }

@@ -1,14 +1,21 @@
 using System.Security.Cryptography;
+using IdentityServer.Options;
 
 namespace IdentityServer.Http;
 
 /// <summary>
 /// Adds security headers to every response: a Content-Security-Policy with <c>frame-ancestors 'none'</c> and a
 /// per-response script nonce (<see cref="GetNonce"/>), <c>X-Frame-Options: DENY</c>, <c>X-Content-Type-Options:
-/// nosniff</c>, <c>Referrer-Policy: no-referrer</c> (keeps codes out of Referer headers; RFC 9700 §4.2.4).
+/// nosniff</c>, <c>Referrer-Policy: no-referrer</c> (keeps codes out of Referer headers; RFC 9700 §4.2.4), and, when the issuer is
+/// https and the request came over https, <c>Strict-Transport-Security</c> (RFC 6797 §6.1; ASVS 5.0 3.4.1) as
+/// <see cref="HstsOptions"/> say. (ASP.NET Core's own HSTS middleware leaves out loopback hosts, which this server does not.)
 /// </summary>
-public sealed class SecurityHeadersMiddleware(RequestDelegate next)
+public sealed class SecurityHeadersMiddleware(RequestDelegate next, IdentityServerOptions options)
 {
+    private readonly string? _hsts = options.Issuer.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
+        ? $"max-age={options.Hsts.MaxAgeSeconds}" + (options.Hsts.IncludeSubDomains ? "; includeSubDomains" : "")
+        : null;
+
     private const string NonceKey = "csp-nonce";
 
     /// <summary>The CSP nonce of this response, for an inline script such as the form_post auto-submit.</summary>
@@ -24,6 +31,7 @@ public sealed class SecurityHeadersMiddleware(RequestDelegate next)
         h.XFrameOptions = "DENY";
         h.XContentTypeOptions = "nosniff";
         h["Referrer-Policy"] = "no-referrer";
+        if (_hsts is not null && context.Request.IsHttps) h.StrictTransportSecurity = _hsts;
         return next(context);
     }
 }

@@ -27,6 +27,9 @@ public sealed class IdentityServerOptions
     /// <summary>Administration settings.</summary>
     public AdminOptions Admin { get; set; } = new();
 
+    /// <summary>HTTP Strict Transport Security, sent when the issuer is https.</summary>
+    public HstsOptions Hsts { get; set; } = new();
+
     /// <summary>Clients declared in configuration; upserted at start-up.</summary>
     public List<ClientOptions> Clients { get; set; } = [];
 
@@ -38,6 +41,20 @@ public sealed class IdentityServerOptions
 
     /// <summary>The issuer without a trailing slash, for building endpoint URLs.</summary>
     public string IssuerBase => Issuer.TrimEnd('/');
+}
+
+/// <summary>
+/// HTTP Strict Transport Security (RFC 6797), section <c>IdentityServer:Hsts</c>. When the issuer is https, every response that went
+/// over https (directly, or through a proxy that says so in <c>X-Forwarded-Proto</c>) carries <c>Strict-Transport-Security</c>, so
+/// browsers never again try the server over plain http. Plain-http responses never carry it (RFC 6797 §7.2).
+/// </summary>
+public sealed class HstsOptions
+{
+    /// <summary><c>max-age</c>, seconds (default 31536000, one year).</summary>
+    public int MaxAgeSeconds { get; set; } = 31536000;
+
+    /// <summary>Adds <c>includeSubDomains</c>: every subdomain of the issuer's host must then be https too (default false).</summary>
+    public bool IncludeSubDomains { get; set; }
 }
 
 /// <summary>Lifetimes in seconds (section <c>IdentityServer:Lifetimes</c>).</summary>

@@ -12,7 +12,8 @@ namespace IdentityServer.Protocol.Handlers;
 /// GET, the form of a POST, and also a POST with no body at all, whose token is in the <c>Authorization</c> header (RFC 6750 §2.1
 /// works with any method; OpenIddict's reader would refuse such a POST for lacking a <c>Content-Type</c>). An <c>access_token</c> in
 /// the query string is ignored (RFC 6750 §2.3 says it "SHOULD NOT be used"), so such a request has no token: 401. A body of another
-/// type, or another method, is <c>invalid_request</c>. Replaces OpenIddict's reader for this endpoint.
+/// type, another method, or a token both in the <c>Authorization</c> header and in the body (RFC 6750 §2: one method per request) is
+/// <c>invalid_request</c>. Replaces OpenIddict's reader for this endpoint.
 /// </summary>
 public sealed class UserInfoRequestExtraction : IOpenIddictServerHandler<ExtractUserInfoRequestContext>
 {
@@ -54,6 +55,14 @@ public sealed class UserInfoRequestExtraction : IOpenIddictServerHandler<Extract
             context.Reject(Errors.InvalidRequest, "The request body must be application/x-www-form-urlencoded.");
             return;
         }
-        context.Transaction.Request = new OpenIddictRequest(await http.ReadFormAsync(context.CancellationToken));
+        var form = await http.ReadFormAsync(context.CancellationToken);
+        if (form.ContainsKey(Parameters.AccessToken) && http.Headers.Authorization.Count > 0)
+        {
+            // RFC 6750 §2: "Clients MUST NOT use more than one method to transmit the token in each request."
+            context.Logger.LogInformation("Userinfo request refused: an access token in the header and in the body");
+            context.Reject(Errors.InvalidRequest, "Send the access token in the Authorization header or in the body, not both.");
+            return;
+        }
+        context.Transaction.Request = new OpenIddictRequest(form);
     }
 }

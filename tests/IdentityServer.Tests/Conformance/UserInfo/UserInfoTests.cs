@@ -49,6 +49,23 @@ public sealed class UserInfoTests(IdentityServerFactory factory) : IClassFixture
     }
 
     [Fact]
+    public async Task TokenInHeaderAndBody_400InvalidRequest()
+    {
+        // RFC 6750 §2: "Clients MUST NOT use more than one method to transmit the token in each request."
+        var token = (await _d.SignInAndGetTokensAsync("openid")).Str("access_token");
+        var request = new HttpRequestMessage(HttpMethod.Post, "/connect/userinfo")
+        {
+            Content = new FormUrlEncodedContent(new Dictionary<string, string> { ["access_token"] = token }),
+        };
+        request.Headers.Authorization = new("Bearer", token);
+        var r = await _d.Http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        Assert.Contains("error=\"invalid_request\"", r.Headers.WwwAuthenticate.ToString());
+        // Either place alone works.
+        await Json.OkAsync(await _d.Http.PostAsync("/connect/userinfo", new FormUrlEncodedContent(new Dictionary<string, string> { ["access_token"] = token })));
+    }
+
+    [Fact]
     public async Task TokenInTheQueryString_IsNotRead_401()
     {
         // RFC 6750 §2.3: URI query tokens end up in logs and Referer headers; this server does not take them.
