@@ -103,6 +103,32 @@ public sealed class AuthorizationCodeGrantTests(IdentityServerFactory factory) :
         await Json.ErrorAsync(await _d.RefreshAsync(first.Str("refresh_token")), HttpStatusCode.BadRequest, "invalid_grant");
     }
 
+    /// <summary>
+    /// Whoever holds a used code but is not its client, or cannot prove it (redirect_uri, PKCE), gets invalid_grant and changes nothing:
+    /// the legitimate sign-in keeps working (issue 11 item 4; a stolen used code must not be a way to cut someone's session off).
+    /// </summary>
+    [Theory]
+    [InlineData("wrong verifier")]
+    [InlineData("another client")]
+    [InlineData("other redirect_uri")]
+    public async Task UsedCode_PresentedByAnyoneButItsClient_InvalidGrant_NothingRevoked(string who)
+    {
+        var verifier = OidcDriver.NewVerifier();
+        var code = await _d.GetCodeAsync(verifier, OidcDriver.AuthorizeParameters(verifier, redirectUri: LoopbackRedirect));
+        var first = await Json.OkAsync(await _d.RedeemCodeAsync(code, verifier, redirectUri: LoopbackRedirect));
+
+        var replay = who switch
+        {
+            "wrong verifier" => _d.RedeemCodeAsync(code, OidcDriver.NewVerifier(), redirectUri: LoopbackRedirect),
+            "another client" => _d.RedeemCodeAsync(code, verifier, OtherClient, OtherSecret, LoopbackRedirect),
+            _ => _d.RedeemCodeAsync(code, verifier, redirectUri: LoopbackRedirect.Replace("/cb", "/other")),
+        };
+        await Json.ErrorAsync(await replay, HttpStatusCode.BadRequest, "invalid_grant");
+
+        await Json.OkAsync(await _d.UserInfoAsync(first.Str("access_token")));
+        await Json.OkAsync(await _d.RefreshAsync(first.Str("refresh_token")));
+    }
+
     [Fact]
     public async Task CodeRedeemedByAnotherClient_InvalidGrant()
     {

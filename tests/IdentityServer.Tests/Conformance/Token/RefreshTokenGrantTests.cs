@@ -35,6 +35,17 @@ public sealed class RefreshTokenGrantTests(IdentityServerFactory factory) : ICla
     }
 
     [Fact]
+    public async Task RotatedToken_PresentedByAnotherClient_InvalidGrant_FamilyIntact()
+    {
+        var first = await _d.SignInAndGetTokensAsync();
+        var second = await Json.OkAsync(await _d.RefreshAsync(first.Str("refresh_token")));
+        // The public client spa may use refresh tokens, but this one is not its own.
+        await Json.ErrorAsync(await _d.RefreshAsync(first.Str("refresh_token"), PublicClient, null), HttpStatusCode.BadRequest, "invalid_grant");
+        await Json.OkAsync(await _d.UserInfoAsync(second.Str("access_token")));
+        await Json.OkAsync(await _d.RefreshAsync(second.Str("refresh_token")));
+    }
+
+    [Fact]
     public async Task NarrowerScope_NarrowsAccessToken_RefreshKeepsGrant()
     {
         var first = await _d.SignInAndGetTokensAsync();
