@@ -9,15 +9,26 @@ namespace IdentityServer;
 /// </summary>
 public partial class Program
 {
-    /// <summary>Entry point. Exit code 0 on success, 1 on a failed command, 2 on bad usage.</summary>
+    /// <summary>
+    /// Entry point. Exit code 0 on success, 1 on a failed command, 2 on bad usage or a configuration error (one line per error on
+    /// standard error, naming the setting; see <see cref="ConfigurationErrors"/>).
+    /// </summary>
     public static async Task<int> Main(string[] args)
     {
         if (args.Length > 0 && CliApp.IsVerb(args[0]))
             return await CliApp.RunAsync(args);
 
-        var app = ServerSetup.CreateBuilder(args).Build();
-        app.UsePipeline();
-        await app.RunAsync();
-        return 0;
+        try
+        {
+            var app = ServerSetup.CreateBuilder(args).Build();
+            ConfigurationErrors.Check(app.Services);
+            app.UsePipeline();
+            await app.RunAsync();
+            return 0;
+        }
+        catch (Exception e) when (ConfigurationErrors.Of(e) is { Count: > 0 } errors)
+        {
+            return ConfigurationErrors.Report(errors, Console.Error);
+        }
     }
 }

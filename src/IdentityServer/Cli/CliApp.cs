@@ -18,7 +18,7 @@ namespace IdentityServer.Cli;
 /// <c>migrate</c>; <c>users add|list|lock|unlock|reset-password|remove</c>;
 /// <c>clients add|list|show|update|rotate-secret|remove</c>; <c>keys list|rotate</c>. Every verb but <c>migrate</c> takes
 /// <c>--json</c> for scripts.
-/// Exit codes: 0 success, 1 the operation failed (message on stderr), 2 bad usage.
+/// Exit codes: 0 success, 1 the operation failed (message on stderr), 2 bad usage or a configuration error.
 /// </summary>
 public static class CliApp
 {
@@ -43,13 +43,29 @@ public static class CliApp
         root.Subcommands.Add(Clients(o, e));
         root.Subcommands.Add(Keys(o));
         var parse = root.Parse(args);
-        return parse.InvokeAsync(new InvocationConfiguration { Output = o, Error = e });
+        return InvokeAsync(parse, o, e);
+    }
+
+    private static async Task<int> InvokeAsync(ParseResult parse, TextWriter o, TextWriter e)
+    {
+        try { return await parse.InvokeAsync(new InvocationConfiguration { Output = o, Error = e, EnableDefaultExceptionHandler = false }); }
+        catch (Exception ex) when (ConfigurationErrors.Of(ex) is { Count: > 0 } errors) { return ConfigurationErrors.Report(errors, e); }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            e.WriteLine(ex); // what System.CommandLine's own handler would print
+            return 1;
+        }
     }
 
     private static readonly AsyncLocal<string[]> HostArgs = new();
 
     /// <summary>Builds the server's services (configuration, database) without serving.</summary>
-    private static WebApplication BuildHost() => ServerSetup.CreateBuilder(HostArgs.Value ?? []).Build();
+    private static WebApplication BuildHost()
+    {
+        var host = ServerSetup.CreateBuilder(HostArgs.Value ?? []).Build();
+        ConfigurationErrors.Check(host.Services);
+        return host;
+    }
 
     private static Command Migrate(TextWriter o)
     {

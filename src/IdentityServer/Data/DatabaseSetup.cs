@@ -18,13 +18,14 @@ public static class DatabaseSetup
     public const string DropLegacyProtocolTables = "20261130120100_DropLegacyProtocolTables";
 
     /// <summary>
-    /// Binds <see cref="DatabaseOptions"/> and adds the DbContext, configured when first resolved. An unknown provider
-    /// throws <see cref="InvalidOperationException"/> then (at start-up, from the migration step). A relative SQLite
+    /// Binds <see cref="DatabaseOptions"/> (validated at start-up: an unknown provider is a configuration error) and adds the DbContext,
+    /// configured when first resolved. A relative SQLite
     /// <c>Data Source</c> is resolved against the working directory and its folder created.
     /// </summary>
     public static IServiceCollection AddIdentityServerDatabase(this IServiceCollection services)
     {
-        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName);
+        services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName)
+            .Validate(o => o.Provider == "Sqlite", $"{DatabaseOptions.SectionName}:Provider is not supported; use 'Sqlite'.").ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value);
         services.AddDbContext<IdentityServerDbContext>((sp, o) =>
         {
@@ -36,7 +37,7 @@ public static class DatabaseSetup
                     o.UseSqlite(cs, b => b.MigrationsAssembly(SqliteMigrationsAssembly));
                     break;
                 default:
-                    throw new InvalidOperationException($"IdentityServer:Database:Provider '{options.Provider}' is not supported; use 'Sqlite'.");
+                    throw new Hosting.ConfigurationException($"IdentityServer:Database:Provider '{options.Provider}' is not supported; use 'Sqlite'.");
             }
         });
         services.AddScoped<LegacyUpgrade>();

@@ -22,7 +22,7 @@ public sealed class DataProtectionSettings
     public string? CertificatePassword { get; set; }
 
     /// <summary>Applies the certificate, if configured, to <paramref name="builder"/>.</summary>
-    /// <exception cref="InvalidOperationException">The file is missing, unreadable, or has no private key (start-up fails, naming the key).</exception>
+    /// <exception cref="ConfigurationException">The file is missing, unreadable, or has no private key (start-up fails, naming the key).</exception>
     public static void Apply(IDataProtectionBuilder builder, IConfiguration configuration)
     {
         var settings = configuration.GetSection(SectionName).Get<DataProtectionSettings>();
@@ -31,10 +31,10 @@ public sealed class DataProtectionSettings
         try { certificate = X509CertificateLoader.LoadPkcs12FromFile(settings.CertificatePath, settings.CertificatePassword); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
         {
-            throw new InvalidOperationException($"{SectionName}:CertificatePath '{settings.CertificatePath}' cannot be loaded: {e.Message}", e);
+            throw new ConfigurationException($"{SectionName}:CertificatePath '{settings.CertificatePath}' cannot be loaded: {e.Message}", e);
         }
         if (!certificate.HasPrivateKey)
-            throw new InvalidOperationException($"{SectionName}:CertificatePath '{settings.CertificatePath}' has no private key.");
+            throw new ConfigurationException($"{SectionName}:CertificatePath '{settings.CertificatePath}' has no private key.");
         builder.ProtectKeysWithCertificate(certificate).UnprotectKeysWithAnyCertificate(certificate);
     }
 }

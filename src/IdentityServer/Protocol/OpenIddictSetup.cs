@@ -118,7 +118,7 @@ public static class OpenIddictSetup
         JwksFromKeyStore.Descriptor,
         DiscoveryMetadata.Descriptor,
         NoEntriesForSelfContainedTokens.Descriptor,
-        RevokedAccessTokens.ValidationDescriptor, RevokedAccessTokens.RevocationDescriptor,
+        RevokedAccessTokens.ValidationDescriptor, RevokedAccessTokens.RevocationDescriptor, TokensOfEnabledClientsOnly.Descriptor,
         RevocationByItsClientOnly.Descriptor, RefreshTokenRevocation.Descriptor, EmptyRevocationResponse.Descriptor,
         .. OtherTokenTypesAreInactive.Descriptors,
         TokenReuse.Descriptor,

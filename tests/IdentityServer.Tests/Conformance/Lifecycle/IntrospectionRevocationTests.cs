@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using IdentityServer.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 using static IdentityServer.Tests.Infrastructure.IdentityServerFactory;
 
 namespace IdentityServer.Tests.Conformance.Lifecycle;
@@ -176,5 +177,87 @@ public sealed class IntrospectionRevocationTests(IdentityServerFactory factory) 
         var tokens = await Json.OkAsync(await _d.RedeemCodeAsync(code, verifier, PublicClient, null, PublicRedirect));
         Assert.Equal(HttpStatusCode.OK, (await RevokeAsync(tokens.Str("refresh_token"), PublicClient, null)).StatusCode);
         await Json.ErrorAsync(await _d.RefreshAsync(tokens.Str("refresh_token"), PublicClient, null), HttpStatusCode.BadRequest, "invalid_grant");
+    }
+}
+
+/// <summary>The test server, plus a resource server registered as a client whose client_id is the API's audience.</summary>
+public sealed class ResourceServerFactory : IdentityServerFactory
+{
+    public const string ResourceServer = ApiAudience; // OpenIddict lets a client introspect tokens that name it as audience
+    public const string ResourceServerSecret = "resource-server-secret-0123456789-0123456789";
+
+    public ResourceServerFactory()
+    {
+        Settings["IdentityServer:Clients:10:ClientId"] = ResourceServer;
+        Settings["IdentityServer:Clients:10:ClientSecret"] = ResourceServerSecret;
+        Settings["IdentityServer:Clients:10:GrantTypes:0"] = "client_credentials";
+        Settings["IdentityServer:Clients:10:Scopes:0"] = ApiScope;
+    }
+}
+
+/// <summary>
+/// RFC 7662 §4 and the admin's off switch: a token is described to its own client and to its audiences only, and once its client is
+/// disabled (or deleted) the token is inactive everywhere: introspection, userinfo, the admin API.
+/// </summary>
+public sealed class IntrospectionAudienceTests(ResourceServerFactory factory) : IClassFixture<ResourceServerFactory>
+{
+    private readonly OidcDriver _d = new(factory.CreateBrowser());
+
+    private async Task<JsonElement> IntrospectAsync(string token, string clientId, string secret) =>
+        await Json.OkAsync(await _d.Http.PostAsync("/connect/introspect", new FormUrlEncodedContent(new Dictionary<string, string>
+        {
+            ["token"] = token, ["client_id"] = clientId, ["client_secret"] = secret,
+        })));
+
+    private async Task SetEnabledAsync(string clientId, bool enabled)
+    {
+        using var scope = factory.Services.CreateScope();
+        var clients = scope.ServiceProvider.GetRequiredService<IdentityServer.Protocol.Clients.ClientApplicationManager>();
+        var application = await clients.FindAnyByClientIdAsync(clientId);
+        Assert.NotNull(application);
+        await clients.UpdateAsync(application, await clients.GetProfileAsync(application) with { Enabled = enabled });
+    }
+
+    [Fact]
+    public async Task TheTokensAudience_GetsActiveTrue_AnotherClient_ActiveFalse()
+    {
+        var token = (await _d.SignInAndGetTokensAsync()).Str("access_token");
+        var described = await IntrospectAsync(token, ResourceServerFactory.ResourceServer, ResourceServerFactory.ResourceServerSecret);
+        Assert.True(described.GetProperty("active").GetBoolean());
+        Assert.False(string.IsNullOrEmpty(described.Str("sub")));
+        var other = await IntrospectAsync(token, ServiceClient, ServiceSecret);
+        Assert.False(other.GetProperty("active").GetBoolean());
+        Assert.Single(other.EnumerateObject());
+    }
+
+    [Fact]
+    public async Task ClientDisabled_ItsTokensInactiveEverywhere_AndActiveAgainWhenEnabled()
+    {
+        var user = await _d.SignInAndGetTokensAsync(); // issued to web
+        var admin = (await Json.OkAsync(await _d.TokenAsync(new() { ["grant_type"] = "client_credentials", ["scope"] = "idp.admin" }, AdminClient, AdminSecret))).Str("access_token");
+        async Task<HttpStatusCode> AdminApiAsync()
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, "/admin/api/clients");
+            request.Headers.Authorization = new("Bearer", admin);
+            return (await _d.Http.SendAsync(request)).StatusCode;
+        }
+        Assert.Equal(HttpStatusCode.OK, await AdminApiAsync());
+
+        await SetEnabledAsync(IdentityServerFactory.WebClient, false);
+        await SetEnabledAsync(AdminClient, false);
+        try
+        {
+            Assert.False((await IntrospectAsync(user.Str("access_token"), ResourceServerFactory.ResourceServer, ResourceServerFactory.ResourceServerSecret)).GetProperty("active").GetBoolean());
+            Assert.Equal(HttpStatusCode.Unauthorized, (await _d.UserInfoAsync(user.Str("access_token"))).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, await AdminApiAsync());
+        }
+        finally
+        {
+            await SetEnabledAsync(IdentityServerFactory.WebClient, true);
+            await SetEnabledAsync(AdminClient, true);
+        }
+        // Disabling is not revoking: enabled again, the client's tokens work again.
+        await Json.OkAsync(await _d.UserInfoAsync(user.Str("access_token")));
+        Assert.Equal(HttpStatusCode.OK, await AdminApiAsync());
     }
 }

@@ -1,0 +1,55 @@
+using IdentityServer.Data;
+using IdentityServer.Options;
+using Microsoft.Extensions.Options;
+
+namespace IdentityServer.Hosting;
+
+/// <summary>A setting that cannot work (a file that will not load, an unknown provider); the message names the setting.</summary>
+public sealed class ConfigurationException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Configuration errors at start-up, for the server and every command: found before anything starts, and reported as one line per
+/// error naming the setting, with exit code 2, instead of a stack trace.
+/// </summary>
+public static class ConfigurationErrors
+{
+    /// <summary>Exit code for a configuration error (the same as for bad command-line usage).</summary>
+    public const int ExitCode = 2;
+
+    /// <summary>
+    /// Validates every options class the server binds (<see cref="IdentityServerOptions"/>, <see cref="DatabaseOptions"/>) now,
+    /// rather than when a request or the host's start first needs them.
+    /// </summary>
+    /// <exception cref="OptionsValidationException">A setting is invalid.</exception>
+    public static void Check(IServiceProvider services)
+    {
+        _ = services.GetRequiredService<IOptions<IdentityServerOptions>>().Value;
+        _ = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+    }
+
+    /// <summary>The configuration errors <paramref name="exception"/> carries (inner and aggregated ones too); empty when it is something else.</summary>
+    public static IReadOnlyList<string> Of(Exception exception)
+    {
+        var lines = new List<string>();
+        void Walk(Exception? e)
+        {
+            switch (e)
+            {
+                case null: return;
+                case OptionsValidationException v: lines.AddRange(v.Failures); return;
+                case ConfigurationException c: lines.Add(c.Message); return;
+                case AggregateException a: foreach (var inner in a.InnerExceptions) Walk(inner); return;
+                default: Walk(e.InnerException); return;
+            }
+        }
+        Walk(exception);
+        return lines;
+    }
+
+    /// <summary>Writes each error as one line, <c>Configuration error: …</c>, to <paramref name="error"/>.</summary>
+    public static int Report(IReadOnlyList<string> errors, TextWriter error)
+    {
+        foreach (var line in errors) error.WriteLine("Configuration error: " + line.ReplaceLineEndings(" "));
+        return ExitCode;
+    }
+}
