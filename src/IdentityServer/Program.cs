@@ -20,8 +20,9 @@ public partial class Program
 
         try
         {
-            var app = ServerSetup.CreateBuilder(args).Build();
-            ConfigurationErrors.Check(app.Services);
+            var builder = ServerSetup.CreateBuilder(args);
+            ConfigurationErrors.Check(builder.Configuration, builder.Environment);
+            var app = builder.Build();
             app.UsePipeline();
             await app.RunAsync();
             return 0;

@@ -62,9 +62,9 @@ public static class CliApp
     /// <summary>Builds the server's services (configuration, database) without serving.</summary>
     private static WebApplication BuildHost()
     {
-        var host = ServerSetup.CreateBuilder(HostArgs.Value ?? []).Build();
-        ConfigurationErrors.Check(host.Services);
-        return host;
+        var builder = ServerSetup.CreateBuilder(HostArgs.Value ?? []);
+        ConfigurationErrors.Check(builder.Configuration, builder.Environment);
+        return builder.Build();
     }
 
     private static Command Migrate(TextWriter o)

@@ -8,6 +8,12 @@ namespace IdentityServer.Data;
 /// <summary>Registers <see cref="IdentityServerDbContext"/> for the configured provider and brings the schema up to date.</summary>
 public static class DatabaseSetup
 {
+    /// <summary>Whether <paramref name="provider"/> (<c>IdentityServer:Database:Provider</c>) is one this server can use.</summary>
+    public static bool IsSupported(string? provider) => provider == "Sqlite";
+
+    /// <summary>The configuration error for any other provider.</summary>
+    public const string UnsupportedProvider = DatabaseOptions.SectionName + ":Provider is not supported; use 'Sqlite'.";
+
     /// <summary>Name of the assembly holding the SQLite migrations.</summary>
     public const string SqliteMigrationsAssembly = "IdentityServer.Migrations.Sqlite";
 
@@ -25,7 +31,7 @@ public static class DatabaseSetup
     public static IServiceCollection AddIdentityServerDatabase(this IServiceCollection services)
     {
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName)
-            .Validate(o => o.Provider == "Sqlite", $"{DatabaseOptions.SectionName}:Provider is not supported; use 'Sqlite'.").ValidateOnStart();
+            .Validate(o => IsSupported(o.Provider), UnsupportedProvider).ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value);
         services.AddDbContext<IdentityServerDbContext>((sp, o) =>
         {

@@ -17,14 +17,20 @@ public static class ConfigurationErrors
     public const int ExitCode = 2;
 
     /// <summary>
-    /// Validates every options class the server binds (<see cref="IdentityServerOptions"/>, <see cref="DatabaseOptions"/>) now,
-    /// rather than when a request or the host's start first needs them.
+    /// Validates the settings before the host is built from them: <see cref="IdentityServerOptions"/> with
+    /// <see cref="IdentityServerOptionsValidator"/>, and the database provider. (The host validates them again when it starts, for
+    /// hosts built some other way, such as tests.)
     /// </summary>
-    /// <exception cref="OptionsValidationException">A setting is invalid.</exception>
-    public static void Check(IServiceProvider services)
+    /// <exception cref="OptionsValidationException">A setting is invalid; <see cref="OptionsValidationException.Failures"/> has one line per error.</exception>
+    public static void Check(IConfiguration configuration, IHostEnvironment environment)
     {
-        _ = services.GetRequiredService<IOptions<IdentityServerOptions>>().Value;
-        _ = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+        var options = configuration.GetSection(IdentityServerOptions.SectionName).Get<IdentityServerOptions>() ?? new IdentityServerOptions();
+        var failures = new List<string>();
+        var result = new IdentityServerOptionsValidator(environment).Validate(null, options);
+        if (result.Failed) failures.AddRange(result.Failures ?? [result.FailureMessage]);
+        var database = configuration.GetSection(DatabaseOptions.SectionName).Get<DatabaseOptions>() ?? new DatabaseOptions();
+        if (!DatabaseSetup.IsSupported(database.Provider)) failures.Add(DatabaseSetup.UnsupportedProvider);
+        if (failures.Count > 0) throw new OptionsValidationException(IdentityServerOptions.SectionName, typeof(IdentityServerOptions), failures);
     }
 
     /// <summary>The configuration errors <paramref name="exception"/> carries (inner and aggregated ones too); empty when it is something else.</summary>

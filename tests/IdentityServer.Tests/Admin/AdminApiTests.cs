@@ -246,12 +246,12 @@ public sealed class AdminApiTests(IdentityServerFactory factory) : IClassFixture
         var refreshed = await Json.OkAsync(await d.RefreshAsync(tokens.Str("refresh_token"), "ops-ui", secret));
         Assert.Equal("openid offline_access", refreshed.Str("scope"));
 
-        // A client-credentials token of a client that is then deleted is refused too.
+        // A client-credentials token of a client that is then deleted is no longer a valid token at all: 401 (issue 11).
         await Json.OkAsync(await SendAsync("PUT", "/admin/api/clients/ops-ui", """{"grant_types":["client_credentials"],"scopes":["idp.admin"]}""", bot));
         var own = await ClientTokenAsync("ops-ui", secret, "idp.admin");
         Assert.Equal(HttpStatusCode.OK, (await SendAsync("GET", "/admin/api/keys", null, own)).StatusCode);
         Assert.Equal(HttpStatusCode.NoContent, (await SendAsync("DELETE", "/admin/api/clients/ops-ui", null, bot)).StatusCode);
-        await AssertProblemAsync(await SendAsync("GET", "/admin/api/keys", null, own), HttpStatusCode.Forbidden);
+        await AssertProblemAsync(await SendAsync("GET", "/admin/api/keys", null, own), HttpStatusCode.Unauthorized);
     }
 
     [Fact]

@@ -51,12 +51,12 @@ public sealed class DataProtectionAtRestTests : IDisposable
     }
 
     [Fact]
-    public void UnreadableCertificate_RefusedAtStartup_NamingTheKey()
+    public async Task UnreadableCertificate_RefusedAtStartup_NamingTheKey()
     {
-        using var factory = new IdentityServerFactory();
-        factory.Settings["IdentityServer:DataProtection:CertificatePath"] = _pfx;
-        factory.Settings["IdentityServer:DataProtection:CertificatePassword"] = "wrong";
-        var ex = Assert.ThrowsAny<InvalidOperationException>(() => factory.CreateBrowser());
-        Assert.Contains("IdentityServer:DataProtection:CertificatePath", ex.Message);
+        var errors = await StartupConfigurationTests.RefusedAtStartupAsync(new()
+        {
+            ["IdentityServer__DataProtection__CertificatePath"] = _pfx, ["IdentityServer__DataProtection__CertificatePassword"] = "wrong",
+        });
+        Assert.Contains("IdentityServer:DataProtection:CertificatePath", errors);
     }
 }

@@ -14,14 +14,28 @@ public sealed class StartupConfigurationTests
     [Theory]
     [InlineData("Production")]
     [InlineData("Staging")]
-    public void HttpIssuer_NonLoopback_OutsideDevelopment_RefusedAtStartup(string environment)
+    public async Task HttpIssuer_NonLoopback_OutsideDevelopment_RefusedAtStartup(string environment)
     {
-        using var factory = new IdentityServerFactory { EnvironmentName = environment };
-        factory.Settings["IdentityServer:Issuer"] = "http://idp.example.com";
-        var ex = Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateBrowser());
-        Assert.Contains("IdentityServer:Issuer", ex.Message);
-        Assert.Contains("https", ex.Message);
+        var errors = await RefusedAtStartupAsync(new() { ["ASPNETCORE_ENVIRONMENT"] = environment, ["IdentityServer__Issuer"] = "http://idp.example.com" });
+        Assert.Contains("IdentityServer:Issuer", errors);
+        Assert.Contains("https", errors);
     }
+
+    /// <summary>
+    /// Starts the real server process with <paramref name="settings"/> (environment variables) and asserts it refuses to start with exit
+    /// code 2; returns its configuration error lines.
+    /// </summary>
+    public static async Task<string> RefusedAtStartupAsync(Dictionary<string, string?> settings)
+    {
+        var (code, output) = await ServerProcess.RunToExitAsync(settings);
+        Assert.True(code == 2, $"exit code {code}:\n{output}");
+        var errors = output.Split('\n', StringSplitOptions.TrimEntries).Where(l => l.StartsWith("Configuration error: ", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(errors);
+        return string.Join("\n", errors);
+    }
+
+    /// <summary>A configuration key as an environment variable name (<c>IdentityServer:Issuer</c> → <c>IdentityServer__Issuer</c>).</summary>
+    public static string Env(string key) => key.Replace(":", "__", StringComparison.Ordinal);
 
     [Theory]
     [InlineData("http://127.0.0.1:5000")]
@@ -46,31 +60,16 @@ public sealed class StartupConfigurationTests
     [InlineData("IdentityServer:Passkeys:AllowedOrigins:0", "https://127.0.0.1", "IP address")]
     [InlineData("IdentityServer:DeviceFlow:DeviceCodeLifetimeSeconds", "86400", "DeviceCodeLifetimeSeconds")]
     [InlineData("IdentityServer:DeviceFlow:UserCodeAttemptsPerAddress", "0", "attempt limits")]
-    public void UnsafeSetting_RefusedAtStartup_NamingTheKey(string key, string value, string expected)
-    {
-        using var factory = new IdentityServerFactory();
-        factory.Settings[key] = value;
-        var ex = Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateBrowser());
-        Assert.Contains(expected, ex.Message);
-    }
+    public async Task UnsafeSetting_RefusedAtStartup_NamingTheKey(string key, string value, string expected) =>
+        Assert.Contains(expected, await RefusedAtStartupAsync(new() { [Env(key)] = value }));
 
     [Fact]
-    public void UnknownGrantTypeInConfiguration_RefusedAtStartup()
-    {
-        using var factory = new IdentityServerFactory();
-        factory.Settings["IdentityServer:Clients:0:GrantTypes:0"] = "implicit";
-        var ex = Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateBrowser());
-        Assert.Contains("implicit", ex.Message);
-    }
+    public async Task UnknownGrantTypeInConfiguration_RefusedAtStartup() =>
+        Assert.Contains("implicit", await RefusedAtStartupAsync(new() { ["IdentityServer__Clients__0__GrantTypes__0"] = "implicit" }));
 
     [Fact]
-    public void ShortClientSecretInConfiguration_RefusedAtStartup()
-    {
-        using var factory = new IdentityServerFactory();
-        factory.Settings["IdentityServer:Clients:4:ClientSecret"] = new string('x', 42);
-        var ex = Assert.ThrowsAny<OptionsValidationException>(() => factory.CreateBrowser());
-        Assert.Contains("ClientSecret", ex.Message);
-    }
+    public async Task ShortClientSecretInConfiguration_RefusedAtStartup() =>
+        Assert.Contains("ClientSecret", await RefusedAtStartupAsync(new() { ["IdentityServer__Clients__0__ClientSecret"] = new string('x', 42) }));
 
     [Theory]
     [InlineData("appsettings.sample.json", "Production")]

@@ -206,10 +206,7 @@ public sealed class KeyRotationTests : IDisposable
     }
 
     [Fact]
-    public void UnconfiguredIdTokenAlgorithm_RefusedAtStartup()
-    {
-        var f = Server(configure: s => s.Settings["IdentityServer:Clients:0:IdTokenSignedResponseAlg"] = "ES256");
-        var ex = Assert.ThrowsAny<Microsoft.Extensions.Options.OptionsValidationException>(() => f.CreateBrowser());
-        Assert.Contains("IdTokenSignedResponseAlg", ex.Message);
-    }
+    public async Task UnconfiguredIdTokenAlgorithm_RefusedAtStartup() =>
+        Assert.Contains("IdTokenSignedResponseAlg", await IdentityServer.Tests.Hosting.StartupConfigurationTests.RefusedAtStartupAsync(
+            new() { ["IdentityServer__Clients__0__IdTokenSignedResponseAlg"] = "ES256" }));
 }
