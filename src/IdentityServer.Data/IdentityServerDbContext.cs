@@ -14,7 +14,7 @@ namespace IdentityServer.Data;
 /// (tables <c>OpenIddict*</c>);</item>
 /// <item>the ASP.NET Data Protection key ring (<see cref="IDataProtectionKeyContext"/>, table <c>DataProtectionKeys</c>);</item>
 /// <item>ours: signing and token encryption keys, revoked access tokens, device polling state, the clients of each session,
-/// passkey usage, used WebAuthn challenges, the audit log and leases.</item>
+/// passkey usage, used WebAuthn challenges, failed client authentications, the audit log and leases.</item>
 /// </list>
 /// No provider-specific SQL; migrations live in <c>migrations/IdentityServer.Migrations.&lt;Provider&gt;</c>.
 /// </summary>
@@ -30,6 +30,7 @@ public class IdentityServerDbContext(DbContextOptions<IdentityServerDbContext> o
     public DbSet<RevokedAccessTokenEntity> RevokedAccessTokens => Set<RevokedAccessTokenEntity>();
     public DbSet<DevicePollEntity> DevicePolls => Set<DevicePollEntity>();
     public DbSet<SessionClientEntity> SessionClients => Set<SessionClientEntity>();
+    public DbSet<ClientAuthenticationFailureEntity> ClientAuthenticationFailures => Set<ClientAuthenticationFailureEntity>();
 
     /// <inheritdoc />
     public DbSet<DataProtectionKey> DataProtectionKeys => Set<DataProtectionKey>();
@@ -129,6 +130,13 @@ public class IdentityServerDbContext(DbContextOptions<IdentityServerDbContext> o
             e.HasKey(x => x.DeviceCodeId);
             e.Property(x => x.DeviceCodeId).HasMaxLength(100);
             e.HasIndex(x => x.ExpiresAt);
+        });
+        b.Entity<ClientAuthenticationFailureEntity>(e =>
+        {
+            e.ToTable("ClientAuthenticationFailures");
+            e.HasKey(x => x.Key);
+            e.Property(x => x.Key).HasMaxLength(120);
+            e.HasIndex(x => x.WindowStart);
         });
         b.Entity<SessionClientEntity>(e =>
         {

@@ -146,6 +146,25 @@ namespace IdentityServer.Migrations.Sqlite.Migrations
                     b.ToTable("AuditEvents", (string)null);
                 });
 
+            modelBuilder.Entity("IdentityServer.Data.Entities.ClientAuthenticationFailureEntity", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasMaxLength(120)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("WindowStart")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Key");
+
+                    b.HasIndex("WindowStart");
+
+                    b.ToTable("ClientAuthenticationFailures", (string)null);
+                });
+
             modelBuilder.Entity("IdentityServer.Data.Entities.ConsumedChallengeEntity", b =>
                 {
                     b.Property<string>("ChallengeHash")

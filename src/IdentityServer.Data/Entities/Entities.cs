@@ -131,3 +131,17 @@ public sealed class SessionClientEntity
     public required string SubjectId { get; set; }
     public DateTimeOffset SignedInAt { get; set; }
 }
+
+/// <summary>
+/// Failed client authentications in the current window, per key (table <c>ClientAuthenticationFailures</c>): <c>client:{client_id}</c>
+/// or <c>address:{IP}</c>. Shared by every node, so a guesser cannot spread attempts over nodes (RFC 6749 §2.3.1).
+/// </summary>
+public sealed class ClientAuthenticationFailureEntity
+{
+    /// <summary><c>client:</c> and the client_id, or <c>address:</c> and the client's IP address.</summary>
+    public required string Key { get; set; }
+    /// <summary>When the window of <see cref="Count"/> started.</summary>
+    public DateTimeOffset WindowStart { get; set; }
+    /// <summary>Failures since <see cref="WindowStart"/>.</summary>
+    public int Count { get; set; }
+}

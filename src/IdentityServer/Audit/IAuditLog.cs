@@ -44,6 +44,7 @@ public static class AuditEvents
     public const string PasskeyAdded = "mfa.passkey_added";
     public const string PasskeyRemoved = "mfa.passkey_removed";
     public const string TokenReuseDetected = "token.reuse_detected";
+    public const string ClientAuthenticationThrottled = "client.authentication_throttled";
     public const string ClientCreated = "client.created";
     public const string ClientUpdated = "client.updated";
     public const string ClientDeleted = "client.deleted";

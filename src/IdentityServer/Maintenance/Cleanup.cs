@@ -8,10 +8,11 @@ using static OpenIddict.Abstractions.OpenIddictConstants;
 namespace IdentityServer.Maintenance;
 
 /// <summary>What one cleanup run removed, per kind of row.</summary>
-public sealed record CleanupReport(long Tokens, long Authorizations, int Challenges, int SigningKeys, int RevokedAccessTokens, int DevicePolls, int SessionClients)
+public sealed record CleanupReport(long Tokens, long Authorizations, int Challenges, int SigningKeys, int RevokedAccessTokens, int DevicePolls, int SessionClients,
+    int ClientAuthenticationFailures)
 {
     /// <summary>All rows removed.</summary>
-    public long Total => Tokens + Authorizations + Challenges + SigningKeys + RevokedAccessTokens + DevicePolls + SessionClients;
+    public long Total => Tokens + Authorizations + Challenges + SigningKeys + RevokedAccessTokens + DevicePolls + SessionClients + ClientAuthenticationFailures;
 }
 
 /// <summary>
@@ -27,7 +28,8 @@ public sealed record CleanupReport(long Tokens, long Authorizations, int Challen
 /// tokens have no row and are checked against their authorization until they expire. Remembered consents (permanent, valid
 /// authorizations) stay;</item>
 /// <item>ours: used WebAuthn challenges, revoked-access-token entries and device polling state past their expiry; the clients of a
-/// browser session once the session's sign-in is older than the refresh tokens' absolute lifetime; signing keys that left JWKS
+/// browser session once the session's sign-in is older than the refresh tokens' absolute lifetime; failed client authentication
+/// counts whose window ended; signing keys that left JWKS
 /// (withdrawn, or retired for longer than <see cref="KeyOptions.RetiredPublishedDays"/>).</item>
 /// </list>
 /// Our deletions run in batches of <see cref="CleanupOptions.BatchSize"/> rows so no statement holds locks for long (OpenIddict
@@ -56,6 +58,7 @@ public sealed class Cleanup(IServiceScopeFactory scopes, IdentityServerOptions o
     {
         var keyCutoff = cutoff.AddDays(-options.Keys.RetiredPublishedDays);
         var sessionCutoff = cutoff.AddSeconds(-options.Lifetimes.RefreshTokenAbsoluteSeconds);
+        var failureCutoff = cutoff.AddSeconds(-options.ClientAuthentication.WindowSeconds);
         var batch = options.Cleanup.BatchSize;
         async Task<int> Drain(Func<int, Task<int>> deleteBatch)
         {
@@ -88,7 +91,8 @@ public sealed class Cleanup(IServiceScopeFactory scopes, IdentityServerOptions o
                 .ExecuteDeleteAsync(ct),
             await Drain(b => db.RevokedAccessTokens.Where(x => x.ExpiresAt < cutoff).OrderBy(x => x.ExpiresAt).Take(b).ExecuteDeleteAsync(ct)),
             await Drain(b => db.DevicePolls.Where(x => x.ExpiresAt < cutoff).OrderBy(x => x.ExpiresAt).Take(b).ExecuteDeleteAsync(ct)),
-            await Drain(b => db.SessionClients.Where(x => x.SignedInAt < sessionCutoff).OrderBy(x => x.SignedInAt).Take(b).ExecuteDeleteAsync(ct)));
+            await Drain(b => db.SessionClients.Where(x => x.SignedInAt < sessionCutoff).OrderBy(x => x.SignedInAt).Take(b).ExecuteDeleteAsync(ct)),
+            await Drain(b => db.ClientAuthenticationFailures.Where(x => x.WindowStart < failureCutoff).OrderBy(x => x.WindowStart).Take(b).ExecuteDeleteAsync(ct)));
         logger.LogInformation("Cleanup removed {Total} rows: {Report}", report.Total, report);
         return report;
     }

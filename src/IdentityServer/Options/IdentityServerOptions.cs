@@ -30,6 +30,9 @@ public sealed class IdentityServerOptions
     /// <summary>HTTP Strict Transport Security, sent when the issuer is https.</summary>
     public HstsOptions Hsts { get; set; } = new();
 
+    /// <summary>Limits on failed client authentications (guessing client secrets).</summary>
+    public ClientAuthenticationOptions ClientAuthentication { get; set; } = new();
+
     /// <summary>Clients declared in configuration; upserted at start-up.</summary>
     public List<ClientOptions> Clients { get; set; } = [];
 
@@ -41,6 +44,25 @@ public sealed class IdentityServerOptions
 
     /// <summary>The issuer without a trailing slash, for building endpoint URLs.</summary>
     public string IssuerBase => Issuer.TrimEnd('/');
+}
+
+/// <summary>
+/// Limits on failed client authentications (section <c>IdentityServer:ClientAuthentication</c>; RFC 6749 §2.3.1: the server must protect
+/// the endpoints that authenticate clients against brute force). Failures are counted per <c>client_id</c> and per client address in
+/// fixed windows, in the database, so every node sees the same counts. Once a count reaches its limit, every request of that client
+/// (or from that address) is answered 429 with <c>Retry-After</c> until the window ends, the right secret included; so a client that
+/// someone else is attacking is refused for at most one window after the attack stops.
+/// </summary>
+public sealed class ClientAuthenticationOptions
+{
+    /// <summary>Failures one client_id may have per window before it is refused (default 10).</summary>
+    public int FailuresPerClient { get; set; } = 10;
+
+    /// <summary>Failures one client address may cause per window, for any client_id, before it is refused (default 30).</summary>
+    public int FailuresPerAddress { get; set; } = 30;
+
+    /// <summary>The window, seconds (default 300).</summary>
+    public int WindowSeconds { get; set; } = 300;
 }
 
 /// <summary>

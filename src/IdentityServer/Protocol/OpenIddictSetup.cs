@@ -103,6 +103,7 @@ public static class OpenIddictSetup
         services.AddSingleton<ILogger<OpenIddictServerDispatcher>, RedactingServerLogger>();
         services.AddScoped(sp => (ClientApplicationManager)sp.GetRequiredService<OpenIddict.Core.OpenIddictApplicationManager<OpenIddictEntityFrameworkCoreApplication>>());
         services.AddScoped<AuthorizationErrors>();
+        services.AddScoped<ClientAuthenticationThrottle>();
         services.AddSingleton<ServerTokenKeys>();
         services.AddSingleton<LogoutTokens>();
         return services;
@@ -113,6 +114,7 @@ public static class OpenIddictSetup
     [
         .. RequestParameterRules.Descriptors,
         .. ClientAuthenticationRules.Descriptors,
+        .. ClientAuthenticationThrottling.Descriptors,
         .. ExactIssuer.Descriptors,
         SigningKeysFromKeyStore.SigningDescriptor, SigningKeysFromKeyStore.ValidationDescriptor,
         JwksFromKeyStore.Descriptor,

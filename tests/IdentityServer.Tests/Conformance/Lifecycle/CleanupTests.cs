@@ -72,7 +72,7 @@ public sealed class CleanupTests(ManualCleanupFactory factory) : IClassFixture<M
         // than an access token lives (a day); access and ID tokens and client credentials have no rows. The fresh sign-in's code stays
         // until then. Authorizations: the revoked one, and the old sign-in's and the device request's, now without rows.
         Assert.Equal(new CleanupReport(Tokens: 6, Authorizations: 3, Challenges: 0, SigningKeys: 0, RevokedAccessTokens: 0, DevicePolls: 0,
-            SessionClients: oldSessionRows), report);
+            SessionClients: oldSessionRows, ClientAuthenticationFailures: 0), report);
 
         // Only the fresh family is left (its code and refresh token), and it still works.
         Assert.Equal(2, await DbAsync(TokenRows));
