@@ -5,6 +5,8 @@ using AngleSharp.Html.Parser;
 using IdentityServer.Tests.Infrastructure;
 using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using static IdentityServer.Tests.Infrastructure.IdentityServerFactory;
 
 namespace IdentityServer.Tests.Conformance.Lifecycle;
@@ -92,6 +94,26 @@ public sealed class EndSessionTests(BackChannelFactory factory) : IClassFixture<
         Assert.Contains("http://schemas.openid.net/event/backchannel-logout", logoutToken.GetClaim("events").Value);
         Assert.False(logoutToken.TryGetClaim("nonce", out _));
         Assert.False(string.IsNullOrEmpty(logoutToken.Id));
+    }
+
+    [Fact]
+    public async Task SignInsTokensAndAuthorizationCleanedUp_TheClientIsStillNotified()
+    {
+        // Back-channel logout goes to the clients the session signed in to, as recorded at sign-in, not to whoever still holds a grant
+        // (issue 11): here every token row and authorization of the sign-in is gone, as the cleanup removes them over time.
+        var (d, idToken) = await SignedInAsync();
+        using (var scope = factory.Services.CreateScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<IdentityServer.Data.IdentityServerDbContext>();
+            await db.Set<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreToken>().ExecuteDeleteAsync();
+            await db.Set<OpenIddict.EntityFrameworkCore.Models.OpenIddictEntityFrameworkCoreAuthorization>().Where(a => a.Type == "ad-hoc").ExecuteDeleteAsync();
+        }
+        var before = factory.Received.Count;
+        var r = await d.Http.GetAsync(EndSessionUrl(new() { ["id_token_hint"] = idToken, ["post_logout_redirect_uri"] = WebPostLogout }));
+        Assert.Equal(HttpStatusCode.Redirect, r.StatusCode);
+        Assert.Equal(before + 1, factory.Received.Count);
+        var logoutToken = new JsonWebToken(QueryHelpers.ParseQuery(factory.Received.Last())["logout_token"].ToString());
+        Assert.Equal(new JsonWebToken(idToken).GetClaim("sid").Value, logoutToken.GetClaim("sid").Value);
     }
 
     [Theory]
