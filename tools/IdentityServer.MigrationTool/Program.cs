@@ -1,6 +1,8 @@
 // Scaffolds an EF Core migration for a provider into migrations/IdentityServer.Migrations.<Provider>.
-// Usage (from the repository root):
+// Usage (from the repository root), once per provider:
 //   dotnet run --project tools/IdentityServer.MigrationTool -- Sqlite <MigrationName>
+//   dotnet run --project tools/IdentityServer.MigrationTool -- PostgreSql <MigrationName>
+// (No database is needed: the model is compared with the provider's last snapshot.)
 using IdentityServer.Data;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -9,13 +11,14 @@ using Microsoft.EntityFrameworkCore.Migrations.Design;
 using Microsoft.EntityFrameworkCore.Sqlite.Design.Internal;
 using Microsoft.Extensions.DependencyInjection;
 
-if (args.Length != 2 || args[0] != "Sqlite")
+if (args.Length != 2 || args[0] is not ("Sqlite" or "PostgreSql"))
 {
-    Console.Error.WriteLine("usage: MigrationTool Sqlite <MigrationName>");
+    Console.Error.WriteLine("usage: MigrationTool Sqlite|PostgreSql <MigrationName>");
     return 2;
 }
+var providerName = args[0];
 var name = args[1];
-const string assembly = "IdentityServer.Migrations.Sqlite";
+var assembly = "IdentityServer.Migrations." + providerName;
 var projectDir = Path.GetFullPath(Path.Combine("migrations", assembly));
 if (!Directory.Exists(projectDir))
 {
@@ -27,16 +30,17 @@ if (!Directory.Exists(projectDir))
 using var appServices = new ServiceCollection()
     .Configure<IdentityOptions>(o => o.Stores.SchemaVersion = IdentitySchemaVersions.Version3)
     .BuildServiceProvider();
-var options = new DbContextOptionsBuilder<IdentityServerDbContext>()
-    .UseSqlite("Data Source=:memory:", b => b.MigrationsAssembly(assembly))
-    .UseApplicationServiceProvider(appServices)
-    .Options;
+var builder = new DbContextOptionsBuilder<IdentityServerDbContext>();
+if (providerName == "Sqlite") builder.UseSqlite("Data Source=:memory:", b => b.MigrationsAssembly(assembly));
+else builder.UseNpgsql("Host=localhost;Database=scaffold", b => b.MigrationsAssembly(assembly));
+var options = builder.UseApplicationServiceProvider(appServices).Options;
 using var context = new IdentityServerDbContext(options);
 
 var services = new ServiceCollection()
     .AddEntityFrameworkDesignTimeServices()
     .AddDbContextDesignTimeServices(context);
-new SqliteDesignTimeServices().ConfigureDesignTimeServices(services);
+if (providerName == "Sqlite") new SqliteDesignTimeServices().ConfigureDesignTimeServices(services);
+else new Npgsql.EntityFrameworkCore.PostgreSQL.Design.Internal.NpgsqlDesignTimeServices().ConfigureDesignTimeServices(services);
 using var provider = services.BuildServiceProvider();
 
 var scaffolder = provider.GetRequiredService<IMigrationsScaffolder>();

@@ -8,11 +8,20 @@ namespace IdentityServer.Data;
 /// <summary>Registers <see cref="IdentityServerDbContext"/> for the configured provider and brings the schema up to date.</summary>
 public static class DatabaseSetup
 {
+    /// <summary>The embedded provider, for one machine (the default).</summary>
+    public const string Sqlite = "Sqlite";
+
+    /// <summary>The provider for several nodes sharing one database.</summary>
+    public const string PostgreSql = "PostgreSql";
+
     /// <summary>Whether <paramref name="provider"/> (<c>IdentityServer:Database:Provider</c>) is one this server can use.</summary>
-    public static bool IsSupported(string? provider) => provider == "Sqlite";
+    public static bool IsSupported(string? provider) => provider is Sqlite or PostgreSql;
 
     /// <summary>The configuration error for any other provider.</summary>
-    public const string UnsupportedProvider = DatabaseOptions.SectionName + ":Provider is not supported; use 'Sqlite'.";
+    public const string UnsupportedProvider = DatabaseOptions.SectionName + ":Provider is not supported; use 'Sqlite' or 'PostgreSql'.";
+
+    /// <summary>Name of the assembly holding the PostgreSQL migrations.</summary>
+    public const string PostgreSqlMigrationsAssembly = "IdentityServer.Migrations.PostgreSql";
 
     /// <summary>Name of the assembly holding the SQLite migrations.</summary>
     public const string SqliteMigrationsAssembly = "IdentityServer.Migrations.Sqlite";
@@ -38,12 +47,17 @@ public static class DatabaseSetup
             var options = sp.GetRequiredService<DatabaseOptions>();
             switch (options.Provider)
             {
-                case "Sqlite":
+                case Sqlite:
                     var cs = SqliteConnectionString(options.ConnectionString, Environment.CurrentDirectory);
                     o.UseSqlite(cs, b => b.MigrationsAssembly(SqliteMigrationsAssembly));
                     break;
+                case PostgreSql:
+                    if (string.IsNullOrWhiteSpace(options.ConnectionString))
+                        throw new Hosting.ConfigurationException($"{DatabaseOptions.SectionName}:ConnectionString is required for PostgreSql.");
+                    o.UseNpgsql(options.ConnectionString, b => b.MigrationsAssembly(PostgreSqlMigrationsAssembly));
+                    break;
                 default:
-                    throw new Hosting.ConfigurationException($"IdentityServer:Database:Provider '{options.Provider}' is not supported; use 'Sqlite'.");
+                    throw new Hosting.ConfigurationException(UnsupportedProvider);
             }
         });
         services.AddScoped<LegacyUpgrade>();

@@ -30,6 +30,8 @@ public static class ConfigurationErrors
         if (result.Failed) failures.AddRange(result.Failures ?? [result.FailureMessage]);
         var database = configuration.GetSection(DatabaseOptions.SectionName).Get<DatabaseOptions>() ?? new DatabaseOptions();
         if (!DatabaseSetup.IsSupported(database.Provider)) failures.Add(DatabaseSetup.UnsupportedProvider);
+        else if (database.Provider == DatabaseSetup.PostgreSql && string.IsNullOrWhiteSpace(database.ConnectionString))
+            failures.Add($"{DatabaseOptions.SectionName}:ConnectionString is required for PostgreSql.");
         if (failures.Count > 0) throw new OptionsValidationException(IdentityServerOptions.SectionName, typeof(IdentityServerOptions), failures);
     }
 

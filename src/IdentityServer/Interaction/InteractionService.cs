@@ -128,7 +128,13 @@ public sealed class InteractionService(ClientApplicationManager clients, IOpenId
         foreach (var a in existing)
         {
             try { await authorizations.DeleteAsync(a, ct); }
-            catch (OpenIddictExceptions.ConcurrencyException) { /* a parallel consent (double click) removed it already */ }
+            catch (Exception e) when (e is OpenIddictExceptions.ConcurrencyException or Microsoft.EntityFrameworkCore.DbUpdateException
+                                        || e.InnerException is Microsoft.EntityFrameworkCore.DbUpdateException)
+            {
+                // A parallel consent (a double click) removed or is removing it: as a concurrency conflict, or, on PostgreSQL, as a
+                // serialization failure of OpenIddict's repeatable-read transaction. Either way the new authorization holds the union.
+                logger.LogInformation("An older consent of {SubjectId} for {ClientId} was already being replaced", subjectId, context.Client.ClientId);
+            }
         }
         logger.LogInformation("Consent given by {SubjectId} to {ClientId}", subjectId, context.Client.ClientId);
         var ticket = tickets.Issue(InteractionTickets.ConsentKind, ConsentBinding(context.CodeChallenge, subjectId));

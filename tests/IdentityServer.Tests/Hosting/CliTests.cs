@@ -10,14 +10,15 @@ namespace IdentityServer.Tests.Hosting;
 /// <summary>The command-line verbs against a temporary SQLite database.</summary>
 public sealed class CliTests : IDisposable
 {
-    private readonly string _db = Path.Combine(Path.GetTempPath(), $"idsrv-cli-{Guid.NewGuid():N}.db");
+    private readonly string _db = TestDatabase.NewName(TestDatabase.Provider);
 
     private async Task<(int Code, string Out, string Err)> Run(params string[] args)
     {
         var o = new StringWriter();
         var e = new StringWriter();
         var code = await CliApp.RunAsync(args, o, e,
-            [$"--IdentityServer:Database:ConnectionString=Data Source={_db}", "--IdentityServer:Issuer=https://localhost", "--IdentityServer:ApiScopes:0:Name=api1", "--Logging:LogLevel:Default=Warning"]);
+            [$"--IdentityServer:Database:Provider={TestDatabase.Provider}", $"--IdentityServer:Database:ConnectionString={TestDatabase.ConnectionString(TestDatabase.Provider, _db)}",
+             "--IdentityServer:Issuer=https://localhost", "--IdentityServer:ApiScopes:0:Name=api1", "--Logging:LogLevel:Default=Warning"]);
         return (code, o.ToString(), e.ToString());
     }
 
@@ -26,10 +27,12 @@ public sealed class CliTests : IDisposable
     {
         var first = await Run("migrate");
         Assert.Equal(0, first.Code);
-        var all = typeof(IdentityServer.Migrations.Sqlite.Migrations.Initial).Assembly.GetTypes()
+        var migrations = TestDatabase.Provider == "Sqlite" ? typeof(IdentityServer.Migrations.Sqlite.Migrations.Initial).Assembly
+            : typeof(IdentityServer.Migrations.PostgreSql.Migrations.Initial).Assembly;
+        var all = migrations.GetTypes()
             .Count(t => t.GetCustomAttributes(typeof(Microsoft.EntityFrameworkCore.Migrations.MigrationAttribute), false).Length > 0);
         Assert.Contains($"Applied {all} migration", first.Out);
-        Assert.True(File.Exists(_db));
+        using (var connection = TestDatabase.Open(TestDatabase.Provider, _db)) Assert.Contains("OpenIddictApplications", TestDatabase.Tables(connection));
         var second = await Run("migrate");
         Assert.Contains("up to date", second.Out);
     }
@@ -94,7 +97,7 @@ public sealed class CliTests : IDisposable
         var created = JsonDocument.Parse((await Run("clients", "add", "--client-id", "job", "--grant-type", "client_credentials", "--scope", "api1", "--json")).Out).RootElement;
         var firstSecret = created.GetProperty("client_secret").GetString()!;
 
-        using var server = new IdentityServerFactory { DatabasePath = _db, OwnsDatabase = false };
+        using var server = new IdentityServerFactory { Database = _db, OwnsDatabase = false };
         var d = new OidcDriver(server.CreateBrowser());
         Task<HttpResponseMessage> TokenWith(string secret) => d.TokenAsync(new() { ["grant_type"] = "client_credentials", ["scope"] = "api1" }, "job", secret);
         await Json.OkAsync(await TokenWith(firstSecret));
@@ -138,7 +141,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal("carol", list.EnumerateArray().Single().GetProperty("user_name").GetString());
         Assert.Contains("dave", (await Run("users", "list")).Out);
 
-        using var server = new IdentityServerFactory { DatabasePath = _db, OwnsDatabase = false };
+        using var server = new IdentityServerFactory { Database = _db, OwnsDatabase = false };
         async Task<HttpStatusCode> SignIn(string password) =>
             (await new OidcDriver(server.CreateBrowser()).SubmitLoginAsync("carol", password)).StatusCode;
         Assert.Equal(HttpStatusCode.Redirect, await SignIn("carol first password"));
@@ -168,7 +171,7 @@ public sealed class CliTests : IDisposable
     public async Task KeysList_ShowsTheActiveKey()
     {
         Assert.Contains("No signing keys", (await Run("keys", "list")).Out);
-        using (var server = new IdentityServerFactory { DatabasePath = _db, OwnsDatabase = false }) server.CreateBrowser();
+        using (var server = new IdentityServerFactory { Database = _db, OwnsDatabase = false }) server.CreateBrowser();
         var keys = JsonDocument.Parse((await Run("keys", "list", "--json")).Out).RootElement.EnumerateArray().ToList();
         var key = Assert.Single(keys);
         Assert.Equal("active", key.GetProperty("state").GetString());
@@ -181,7 +184,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal(2, after.Count);
         Assert.Equal("active", after.Single(k => k.GetProperty("kid").GetString() == rotated).GetProperty("state").GetString());
         Assert.Equal("withdrawn", after.Single(k => k.GetProperty("kid").GetString() != rotated).GetProperty("state").GetString());
-        using var reader = new IdentityServerFactory { DatabasePath = _db, OwnsDatabase = false };
+        using var reader = new IdentityServerFactory { Database = _db, OwnsDatabase = false };
         var audit = Assert.Single(await AuditAsync(reader), a => a.Event == "key.rotated");
         Assert.Equal("cli", audit.ActorType);
         Assert.Equal(rotated, audit.SubjectId);
@@ -193,5 +196,5 @@ public sealed class CliTests : IDisposable
         return await scope.ServiceProvider.GetRequiredService<IdentityServer.Data.IdentityServerDbContext>().AuditEvents.AsNoTracking().OrderBy(a => a.Id).ToListAsync();
     }
 
-    public void Dispose() => IdentityServerFactory.DeleteDatabase(_db);
+    public void Dispose() => TestDatabase.Delete(TestDatabase.Provider, _db);
 }

@@ -11,18 +11,18 @@ public sealed class SigningKeyPersistenceTests
     [Fact]
     public async Task Restart_SameKeySigns_AndEarlierTokensStillValidate()
     {
-        var path = Path.Combine(Path.GetTempPath(), $"idsrv-restart-{Guid.NewGuid():N}.db");
+        var path = TestDatabase.NewName(TestDatabase.Provider);
         try
         {
             string before;
             string kid;
-            using (var first = new IdentityServerFactory { DatabasePath = path, OwnsDatabase = false })
+            using (var first = new IdentityServerFactory { Database = path, OwnsDatabase = false })
             {
                 var d = new OidcDriver(first.CreateBrowser());
                 before = (await Json.OkAsync(await d.TokenAsync(new() { ["grant_type"] = "client_credentials" }, ServiceClient, ServiceSecret))).Str("access_token");
                 kid = new JsonWebToken(before).Kid;
             }
-            using var second = new IdentityServerFactory { DatabasePath = path, OwnsDatabase = false };
+            using var second = new IdentityServerFactory { Database = path, OwnsDatabase = false };
             var d2 = new OidcDriver(second.CreateBrowser());
             var after = (await Json.OkAsync(await d2.TokenAsync(new() { ["grant_type"] = "client_credentials" }, ServiceClient, ServiceSecret))).Str("access_token");
             Assert.Equal(kid, new JsonWebToken(after).Kid);
@@ -34,6 +34,6 @@ public sealed class SigningKeyPersistenceTests
             });
             Assert.True(result.IsValid, result.Exception?.Message);
         }
-        finally { DeleteDatabase(path); }
+        finally { TestDatabase.Delete(TestDatabase.Provider, path); }
     }
 }

@@ -119,8 +119,8 @@ public sealed class StartupConfigurationTests
             .Where(a => a.ClientId == IdentityServerFactory.WebClient).Select(a => a.ClientSecret).SingleAsync();
         Assert.Contains(Base64UrlEncoder.Encode(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(IdentityServerFactory.WebSecret))), stored);
         Assert.DoesNotContain(IdentityServerFactory.WebSecret, stored);
-        var raw = await File.ReadAllBytesAsync(factory.DatabasePath);
-        Assert.DoesNotContain(IdentityServerFactory.WebSecret, System.Text.Encoding.UTF8.GetString(raw));
-        Assert.DoesNotContain(refresh, System.Text.Encoding.UTF8.GetString(raw));
+        var raw = TestDatabase.Dump(factory.Provider, factory.Database);
+        Assert.DoesNotContain(IdentityServerFactory.WebSecret, raw);
+        Assert.DoesNotContain(refresh, raw);
     }
 }

@@ -44,7 +44,8 @@ public sealed class UpgradeTests : IDisposable
 
     private IdentityServerFactory Server() => new()
     {
-        DatabasePath = _db,
+        Provider = "Sqlite", // the previous release's database is SQLite
+        Database = _db,
         OwnsDatabase = false, // Dispose deletes it, after every server of the test
         Clock = new MutableTimeProvider(_madeAt.AddMinutes(5) - DateTimeOffset.UtcNow),
     };

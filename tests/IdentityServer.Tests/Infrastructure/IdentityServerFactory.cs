@@ -39,10 +39,17 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
     public const string UserEmail = "alice@example.test";
     public const string Password = "alice-password-1234";
 
-    /// <summary>The SQLite file: a new temporary one unless set (restart tests share one).</summary>
-    public string DatabasePath { get; init; } = Path.Combine(Path.GetTempPath(), $"idsrv-test-{Guid.NewGuid():N}.db");
+    /// <summary>The database provider: the run's (<see cref="TestDatabase.Provider"/>) unless set (the upgrade fixture is SQLite).</summary>
+    public string Provider { get; init; } = TestDatabase.Provider;
 
-    /// <summary>False keeps the file when the factory is disposed.</summary>
+    /// <summary>
+    /// The database: a SQLite file path or a PostgreSQL database name, new for each factory unless set (restart and multi-node tests
+    /// share one).
+    /// </summary>
+    public string Database { get => _database ??= TestDatabase.NewName(Provider); init => _database = value; }
+    private string? _database;
+
+    /// <summary>False keeps the database when the factory is disposed.</summary>
     public bool OwnsDatabase { get; init; } = true;
     /// <summary>The server's clock (a derived factory may start it elsewhere than now).</summary>
     public MutableTimeProvider Clock { get; init; } = new();
@@ -76,8 +83,8 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
         var d = new Dictionary<string, string?>
         {
             ["IdentityServer:Issuer"] = Issuer,
-            ["IdentityServer:Database:Provider"] = "Sqlite",
-            ["IdentityServer:Database:ConnectionString"] = $"Data Source={DatabasePath}",
+            ["IdentityServer:Database:Provider"] = Provider,
+            ["IdentityServer:Database:ConnectionString"] = TestDatabase.ConnectionString(Provider, Database),
             ["IdentityServer:ApiScopes:0:Name"] = ApiScope,
             ["IdentityServer:ApiScopes:0:DisplayName"] = "Test API",
             ["IdentityServer:ApiScopes:0:Audience"] = ApiAudience,
@@ -124,14 +131,9 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
     protected override void Dispose(bool disposing)
     {
         base.Dispose(disposing);
-        if (disposing && OwnsDatabase) DeleteDatabase(DatabasePath);
+        if (disposing && OwnsDatabase) TestDatabase.Delete(Provider, Database);
     }
 
     /// <summary>Deletes a SQLite file and its WAL companions.</summary>
-    public static void DeleteDatabase(string path)
-    {
-        SqliteConnection.ClearAllPools();
-        foreach (var f in new[] { path, path + "-wal", path + "-shm" })
-            try { File.Delete(f); } catch (IOException) { }
-    }
+    public static void DeleteDatabase(string path) => TestDatabase.Delete("Sqlite", path);
 }

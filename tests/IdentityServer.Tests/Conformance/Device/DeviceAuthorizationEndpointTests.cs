@@ -52,15 +52,8 @@ public sealed partial class DeviceAuthorizationEndpointTests(IdentityServerFacto
         var deviceCode = json.Str("device_code");
         var userCode = json.Str("user_code");
 
-        using var connection = new SqliteConnection($"Data Source={factory.DatabasePath};Pooling=False");
-        connection.Open();
-        var tables = new List<string>();
-        using (var list = connection.CreateCommand())
-        {
-            list.CommandText = "SELECT name FROM sqlite_master WHERE type = 'table'";
-            using var names = list.ExecuteReader();
-            while (names.Read()) tables.Add(names.GetString(0));
-        }
+        using var connection = TestDatabase.Open(factory.Provider, factory.Database);
+        var tables = TestDatabase.Tables(connection);
         Assert.Contains("OpenIddictTokens", tables);
         var tokenRows = 0;
         foreach (var table in tables)

@@ -16,7 +16,7 @@ public sealed class KeyRotationTests : IDisposable
 
     private IdentityServerFactory Server(string? database = null, Action<IdentityServerFactory>? configure = null)
     {
-        var f = database is null ? new IdentityServerFactory() : new IdentityServerFactory { DatabasePath = database, OwnsDatabase = false };
+        var f = database is null ? new IdentityServerFactory() : new IdentityServerFactory { Database = database, OwnsDatabase = false };
         configure?.Invoke(f);
         _factories.Add(f);
         return f;
@@ -91,7 +91,7 @@ public sealed class KeyRotationTests : IDisposable
     {
         var a = Server();
         await ClientTokenAsync(a);
-        var b = Server(a.DatabasePath);
+        var b = Server(a.Database);
         await ClientTokenAsync(b);
 
         a.Clock.Advance(TimeSpan.FromDays(84));
@@ -126,7 +126,7 @@ public sealed class KeyRotationTests : IDisposable
     {
         var a = Server();
         await ClientTokenAsync(a);
-        var b = Server(a.DatabasePath);
+        var b = Server(a.Database);
         await ClientTokenAsync(b); // b has loaded and cached the old key
         await a.Services.GetRequiredService<ISigningKeyStore>().RotateAsync(immediately: true);
         var fromA = await ClientTokenAsync(a);

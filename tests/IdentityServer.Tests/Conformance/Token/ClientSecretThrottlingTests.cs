@@ -19,7 +19,7 @@ public sealed class ClientSecretThrottlingTests : IDisposable
 
     private IdentityServerFactory Server(int perClient = 3, int perAddress = 1000, string? database = null)
     {
-        var f = database is null ? new IdentityServerFactory() : new IdentityServerFactory { DatabasePath = database, OwnsDatabase = false };
+        var f = database is null ? new IdentityServerFactory() : new IdentityServerFactory { Database = database, OwnsDatabase = false };
         f.Settings["IdentityServer:ClientAuthentication:FailuresPerClient"] = perClient.ToString();
         f.Settings["IdentityServer:ClientAuthentication:FailuresPerAddress"] = perAddress.ToString();
         f.Settings["IdentityServer:ClientAuthentication:WindowSeconds"] = "60";
@@ -100,7 +100,7 @@ public sealed class ClientSecretThrottlingTests : IDisposable
     public async Task TwoNodesOnOneDatabase_ShareTheCount()
     {
         var a = Server();
-        var b = Server(database: a.DatabasePath);
+        var b = Server(database: a.Database);
         await Json.ErrorAsync(await ClientCredentialsAsync(a, ServiceClient, Wrong), HttpStatusCode.Unauthorized, "invalid_client");
         await Json.ErrorAsync(await ClientCredentialsAsync(b, ServiceClient, Wrong), HttpStatusCode.Unauthorized, "invalid_client");
         await Json.ErrorAsync(await ClientCredentialsAsync(a, ServiceClient, Wrong), HttpStatusCode.Unauthorized, "invalid_client");
