@@ -162,6 +162,9 @@ namespace IdentityServer.Migrations.PostgreSql.Migrations
                     b.Property<int>("Count")
                         .HasColumnType("integer");
 
+                    b.Property<bool>("Throttled")
+                        .HasColumnType("boolean");
+
                     b.Property<DateTimeOffset>("WindowStart")
                         .HasColumnType("timestamp with time zone");
 

@@ -155,6 +155,9 @@ namespace IdentityServer.Migrations.Sqlite.Migrations
                     b.Property<int>("Count")
                         .HasColumnType("INTEGER");
 
+                    b.Property<bool>("Throttled")
+                        .HasColumnType("INTEGER");
+
                     b.Property<long>("WindowStart")
                         .HasColumnType("INTEGER");
 

@@ -144,4 +144,6 @@ public sealed class ClientAuthenticationFailureEntity
     public DateTimeOffset WindowStart { get; set; }
     /// <summary>Failures since <see cref="WindowStart"/>.</summary>
     public int Count { get; set; }
+    /// <summary>Whether the count passed its limit in this window (so the throttling is audited once).</summary>
+    public bool Throttled { get; set; }
 }

@@ -13,7 +13,8 @@ namespace IdentityServer.Admin;
 /// <item>no token, or one that is not valid for this issuer as audience (signature, <c>typ</c>, expiry, revocation; see
 /// <see cref="AccessTokenValidation"/>) → 401 with <c>WWW-Authenticate: Bearer</c> (RFC 6750 §3): the caller is not authenticated</item>
 /// <item>a valid token without the <c>idp.admin</c> scope → 403 <c>insufficient_scope</c></item>
-/// <item>the client that obtained the token is gone, disabled or no longer holds <c>idp.admin</c> → 403</item>
+/// <item>the client that obtained the token is gone or disabled → 401 (its tokens are no longer valid anywhere); it no longer holds
+/// <c>idp.admin</c> → 403</item>
 /// <item>an end-user's token (it has <c>auth_time</c>) whose account is gone, locked out or lacks role <c>admin</c>, or, where the
 /// admin UI demands it (<see cref="Options.AdminOptions.RequireMfa"/>), whose <c>amr</c> lacks <c>mfa</c> → 403; a
 /// client-credentials token acts as that client</item>

@@ -11,9 +11,12 @@ namespace IdentityServer.Data;
 /// left alone: their password is never reset).
 /// </summary>
 public sealed class ConfigurationSeeder(ClientApplicationManager clients, UserManager<ApplicationUser> users, RoleManager<IdentityRole> roles,
-    IdentityServerOptions options, ILogger<ConfigurationSeeder> logger)
+    IdentityServerDbContext db, IdentityServerOptions options, ILogger<ConfigurationSeeder> logger)
 {
-    /// <summary>Runs both steps. Throws <see cref="InvalidOperationException"/> when a seed user cannot be created (e.g. password policy).</summary>
+    /// <summary>
+    /// Runs both steps. Throws <see cref="Hosting.ConfigurationException"/> when a seed user cannot be created (e.g. password policy).
+    /// Nodes starting at the same moment on one database may both try: what another node created first is kept.
+    /// </summary>
     public async Task SeedAsync(CancellationToken ct = default)
     {
         await UpsertClientsAsync(ct);
@@ -58,16 +61,33 @@ public sealed class ConfigurationSeeder(ClientApplicationManager clients, UserMa
 
     private async Task CreateUsersAsync()
     {
-        foreach (var u in options.Users)
+        for (var i = 0; i < options.Users.Count; i++)
         {
+            var u = options.Users[i];
             if (await users.FindByNameAsync(u.UserName) is not null) continue;
             var user = new ApplicationUser { UserName = u.UserName, Email = u.Email, EmailConfirmed = u.Email is not null };
-            var result = await users.CreateAsync(user, u.Password);
+            IdentityResult result;
+            try { result = await users.CreateAsync(user, u.Password); }
+            catch (Microsoft.EntityFrameworkCore.DbUpdateException)
+            {
+                // Another node starting at the same moment created it first (the unique index decided); anything else is real.
+                db.ChangeTracker.Clear();
+                if (await users.FindByNameAsync(u.UserName) is null) throw;
+                continue;
+            }
             if (!result.Succeeded)
-                throw new InvalidOperationException($"Seed user '{u.UserName}' could not be created: {string.Join(" ", result.Errors.Select(e => e.Description))}");
+            {
+                if (result.Errors.Any(e => e.Code == nameof(IdentityErrorDescriber.DuplicateUserName))) continue; // created by another node
+                throw new Hosting.ConfigurationException(
+                    $"IdentityServer:Users:{i} ('{u.UserName}') cannot be created: {string.Join(" ", result.Errors.Select(e => e.Description))}");
+            }
             foreach (var role in u.Roles)
             {
-                if (!await roles.RoleExistsAsync(role)) await roles.CreateAsync(new IdentityRole(role));
+                if (!await roles.RoleExistsAsync(role))
+                {
+                    try { await roles.CreateAsync(new IdentityRole(role)); }
+                    catch (Microsoft.EntityFrameworkCore.DbUpdateException) { db.ChangeTracker.Clear(); /* created by another node */ }
+                }
                 await users.AddToRoleAsync(user, role);
             }
             logger.LogInformation("Created seed user {UserName}", u.UserName);

@@ -24,14 +24,30 @@ public static class ConfigurationErrors
     /// <exception cref="OptionsValidationException">A setting is invalid; <see cref="OptionsValidationException.Failures"/> has one line per error.</exception>
     public static void Check(IConfiguration configuration, IHostEnvironment environment)
     {
-        var options = configuration.GetSection(IdentityServerOptions.SectionName).Get<IdentityServerOptions>() ?? new IdentityServerOptions();
         var failures = new List<string>();
-        var result = new IdentityServerOptionsValidator(environment).Validate(null, options);
-        if (result.Failed) failures.AddRange(result.Failures ?? [result.FailureMessage]);
-        var database = configuration.GetSection(DatabaseOptions.SectionName).Get<DatabaseOptions>() ?? new DatabaseOptions();
+        // A value of the wrong type ("abc" for a number) is reported by the binder with the key's full path.
+        T? Bind<T>(string section) where T : class
+        {
+            try { return configuration.GetSection(section).Get<T>(); }
+            catch (InvalidOperationException e) { failures.Add(e.Message); return null; }
+        }
+        var options = Bind<IdentityServerOptions>(IdentityServerOptions.SectionName);
+        if (failures.Count == 0)
+        {
+            var result = new IdentityServerOptionsValidator(environment).Validate(null, options ?? new IdentityServerOptions());
+            if (result.Failed) failures.AddRange(result.Failures ?? [result.FailureMessage]);
+        }
+        var database = Bind<DatabaseOptions>(DatabaseOptions.SectionName) ?? new DatabaseOptions();
         if (!DatabaseSetup.IsSupported(database.Provider)) failures.Add(DatabaseSetup.UnsupportedProvider);
         else if (database.Provider == DatabaseSetup.PostgreSql && string.IsNullOrWhiteSpace(database.ConnectionString))
             failures.Add($"{DatabaseOptions.SectionName}:ConnectionString is required for PostgreSql.");
+        var proxy = Bind<ProxyOptions>(ProxyOptions.SectionName) ?? new ProxyOptions();
+        for (var i = 0; i < proxy.KnownProxies.Count; i++)
+            if (!System.Net.IPAddress.TryParse(proxy.KnownProxies[i], out _))
+                failures.Add($"{ProxyOptions.SectionName}:KnownProxies:{i} '{proxy.KnownProxies[i]}' is not an IP address.");
+        for (var i = 0; i < proxy.KnownNetworks.Count; i++)
+            if (!System.Net.IPNetwork.TryParse(proxy.KnownNetworks[i], out _))
+                failures.Add($"{ProxyOptions.SectionName}:KnownNetworks:{i} '{proxy.KnownNetworks[i]}' is not a network in CIDR form (10.0.0.0/8).");
         if (failures.Count > 0) throw new OptionsValidationException(IdentityServerOptions.SectionName, typeof(IdentityServerOptions), failures);
     }
 

@@ -25,6 +25,13 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
             errors.Add($"IdentityServer:Issuer '{o.Issuer}' uses http; outside Development (in Production, Staging, …) the issuer must be https unless its host is loopback.");
 
         var ids = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < o.Users.Count; i++)
+        {
+            var user = o.Users[i];
+            if (string.IsNullOrWhiteSpace(user.UserName)) errors.Add($"IdentityServer:Users:{i}:UserName is required.");
+            else if (user.Password.Length < SeedUserOptions.MinimumPasswordLength)
+                errors.Add($"IdentityServer:Users:{i} ('{user.UserName}') cannot be created: its Password must be at least {SeedUserOptions.MinimumPasswordLength} characters.");
+        }
         for (var i = 0; i < o.Clients.Count; i++)
         {
             var key = $"IdentityServer:Clients:{i}";

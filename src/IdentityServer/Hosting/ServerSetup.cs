@@ -80,7 +80,7 @@ public static class ServerSetup
         services.AddIdentity<ApplicationUser, IdentityRole>(o =>
             {
                 o.Stores.SchemaVersion = IdentitySchemaVersions.Version3;
-                o.Password.RequiredLength = 12;
+                o.Password.RequiredLength = SeedUserOptions.MinimumPasswordLength;
                 o.Password.RequireDigit = false;
                 o.Password.RequireLowercase = false;
                 o.Password.RequireUppercase = false;
@@ -143,6 +143,8 @@ public static class ServerSetup
     public static WebApplication UsePipeline(this WebApplication app)
     {
         app.UseForwardedHeaders();
+        // Security headers first, so every response has them: redirects to https, error pages and 500s included.
+        app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<RequireHttpsMiddleware>();
         // Machine endpoints answer an unexpected failure with a JSON server_error (detail only in the log) and keep
         // their exact status codes; people (pages and the authorization endpoint) get readable pages.
@@ -153,7 +155,6 @@ public static class ServerSetup
         // The admin API answers every error with a problem document, also those the framework produces (415, 405, 404).
         app.UseWhen(c => c.Request.Path.StartsWithSegments(IdentityServer.Admin.AdminApi.Prefix),
             b => b.UseStatusCodePages(context => IdentityServer.Admin.AdminProblems.WriteBareAsync(context.HttpContext.Response, null)));
-        app.UseMiddleware<SecurityHeadersMiddleware>();
         app.UseMiddleware<PostOnlyEndpointsMiddleware>();
         app.UseStaticFiles();
         app.UseRouting();

@@ -254,6 +254,9 @@ public sealed class ApiScopeOptions
 /// <summary>A user seeded at start-up when no user of that name exists (section <c>IdentityServer:Users:N</c>).</summary>
 public sealed class SeedUserOptions
 {
+    /// <summary>Shortest password accepted, for every account (NIST SP 800-63B §5.1.1.2: length, not composition rules).</summary>
+    public const int MinimumPasswordLength = 12;
+
     /// <summary>User name.</summary>
     public string UserName { get; set; } = "";
 

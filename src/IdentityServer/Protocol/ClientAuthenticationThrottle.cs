@@ -7,10 +7,10 @@ using Microsoft.EntityFrameworkCore;
 namespace IdentityServer.Protocol;
 
 /// <summary>
-/// Counts failed client authentications per <c>client_id</c> and per client address in fixed windows, in the database (table
-/// <c>ClientAuthenticationFailures</c>), and tells whether a request must wait (<see cref="ClientAuthenticationOptions"/>; RFC 6749
-/// §2.3.1). Each count is changed by one conditional statement, so concurrent failures on any number of nodes are all counted.
-/// When a count reaches its limit, the audit log gets one <see cref="AuditEvents.ClientAuthenticationThrottled"/> event for that window.
+/// Counts failed client authentications per confidential <c>client_id</c> and per client address in fixed windows, in the database
+/// (table <c>ClientAuthenticationFailures</c>), and tells whether a request must wait (<see cref="ClientAuthenticationOptions"/>;
+/// RFC 6749 §2.3.1). Each count is changed by one conditional statement, so failures on any number of nodes are all counted. When a
+/// count first passes its limit in a window, the audit log gets one <see cref="AuditEvents.ClientAuthenticationThrottled"/> event.
 /// </summary>
 public sealed class ClientAuthenticationThrottle(IdentityServerDbContext db, IdentityServerOptions options, TimeProvider time, IAuditLog audit,
     ILogger<ClientAuthenticationThrottle> logger)
@@ -24,8 +24,8 @@ public sealed class ClientAuthenticationThrottle(IdentityServerDbContext db, Ide
     public static string AddressKey(string address) => "address:" + address;
 
     /// <summary>
-    /// How long the request of <paramref name="clientId"/> from <paramref name="address"/> must wait: null when neither count has
-    /// reached its limit in the current window; else the time until that window ends, rounded up to whole seconds.
+    /// How long a request of <paramref name="clientId"/> from <paramref name="address"/> must wait: null when neither count has reached
+    /// its limit in the current window; else the time until that window ends, in whole seconds (at least 1).
     /// </summary>
     public async Task<TimeSpan?> RetryAfterAsync(string? clientId, string? address, CancellationToken ct)
     {
@@ -36,23 +36,29 @@ public sealed class ClientAuthenticationThrottle(IdentityServerDbContext db, Ide
         var full = await db.ClientAuthenticationFailures.AsNoTracking()
             .Where(f => f.WindowStart > since && ((f.Key == clientKey && f.Count >= Limits.FailuresPerClient) || (f.Key == addressKey && f.Count >= Limits.FailuresPerAddress)))
             .Select(f => f.WindowStart).ToListAsync(ct);
-        if (full.Count == 0) return null;
-        var wait = full.Max().AddSeconds(Limits.WindowSeconds) - now;
-        return TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling(wait.TotalSeconds)));
+        return full.Count == 0 ? null : Until(full.Max(), now);
     }
 
-    /// <summary>Counts one failed authentication for <paramref name="clientId"/> (when it names a client) and for <paramref name="address"/>.</summary>
-    public async Task RecordFailureAsync(string? clientId, bool knownClient, string? address, CancellationToken ct)
+    /// <summary>
+    /// Counts one failed authentication for the confidential client <paramref name="clientId"/> (null for an unknown or public client:
+    /// those are counted by address only, so nobody can lock out a public client, and guessing names cannot fill the table) and for
+    /// <paramref name="address"/>.
+    /// </summary>
+    /// <returns>
+    /// Null while both counts are within their limits; else how long to wait. A failure past the limit is then answered like a throttled
+    /// request, not as a failure, so however many guesses arrive at once, no more than the limit per window tell the guesser anything.
+    /// </returns>
+    public async Task<TimeSpan?> RecordFailureAsync(string? clientId, string? address, CancellationToken ct)
     {
-        // Unknown client_ids are counted per address only, so guessing names cannot fill the table.
-        if (clientId is not null && knownClient && await CountAsync(ClientKey(clientId), ct) == Limits.FailuresPerClient)
-            await ThrottledAsync("client", clientId, ct);
-        if (address is not null && await CountAsync(AddressKey(address), ct) == Limits.FailuresPerAddress)
-            await ThrottledAsync("address", address, ct);
+        TimeSpan? wait = null;
+        if (clientId is not null) wait = await CountAsync(ClientKey(clientId), Limits.FailuresPerClient, "client", clientId, ct);
+        if (address is not null && await CountAsync(AddressKey(address), Limits.FailuresPerAddress, "address", address, ct) is { } addressWait)
+            wait = wait is { } w && w > addressWait ? w : addressWait;
+        return wait;
     }
 
-    /// <summary>Adds one failure to <paramref name="key"/>'s count (a new window when the last one ended); returns the new count.</summary>
-    private async Task<int> CountAsync(string key, CancellationToken ct)
+    /// <summary>Adds one failure to <paramref name="key"/>'s count (a new window when the last one ended); the wait once it passed <paramref name="limit"/>.</summary>
+    private async Task<TimeSpan?> CountAsync(string key, int limit, string kind, string subject, CancellationToken ct)
     {
         for (var attempt = 0; attempt < 3; attempt++)
         {
@@ -61,13 +67,23 @@ public sealed class ClientAuthenticationThrottle(IdentityServerDbContext db, Ide
             if (await db.ClientAuthenticationFailures.Where(f => f.Key == key && f.WindowStart > since)
                     .ExecuteUpdateAsync(s => s.SetProperty(f => f.Count, f => f.Count + 1), ct) == 1
                 || await db.ClientAuthenticationFailures.Where(f => f.Key == key && f.WindowStart <= since)
-                    .ExecuteUpdateAsync(s => s.SetProperty(f => f.Count, 1).SetProperty(f => f.WindowStart, now), ct) == 1)
-                return await db.ClientAuthenticationFailures.AsNoTracking().Where(f => f.Key == key).Select(f => f.Count).FirstAsync(ct);
+                    .ExecuteUpdateAsync(s => s.SetProperty(f => f.Count, 1).SetProperty(f => f.WindowStart, now).SetProperty(f => f.Throttled, false), ct) == 1)
+            {
+                // Read after the increment: a concurrent failure may have added one more, which only errs toward throttling.
+                var row = await db.ClientAuthenticationFailures.AsNoTracking().Where(f => f.Key == key).Select(f => new { f.Count, f.WindowStart }).FirstAsync(ct);
+                if (row.Count < limit) return null;
+                // The failure that reaches the limit in this window records it, once, whichever node it reaches.
+                if (await db.ClientAuthenticationFailures.Where(f => f.Key == key && f.WindowStart == row.WindowStart && !f.Throttled)
+                        .ExecuteUpdateAsync(s => s.SetProperty(f => f.Throttled, true), ct) == 1)
+                    await ThrottledAsync(kind, subject, ct);
+                return row.Count > limit ? Until(row.WindowStart, now) : null;
+            }
             var entry = db.ClientAuthenticationFailures.Add(new ClientAuthenticationFailureEntity { Key = key, WindowStart = now, Count = 1 });
             try
             {
                 await db.SaveChangesAsync(ct);
-                return 1;
+                if (limit == 1) await ThrottledAsync(kind, subject, ct);
+                return null;
             }
             catch (DbUpdateException)
             {
@@ -75,13 +91,16 @@ public sealed class ClientAuthenticationThrottle(IdentityServerDbContext db, Ide
             }
             finally { entry.State = EntityState.Detached; }
         }
-        return 0;
+        return null;
     }
+
+    private TimeSpan Until(DateTimeOffset windowStart, DateTimeOffset now) =>
+        TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling((windowStart.AddSeconds(Limits.WindowSeconds) - now).TotalSeconds)));
 
     private async Task ThrottledAsync(string kind, string subject, CancellationToken ct)
     {
-        logger.LogWarning("Client authentication throttled for {Kind} {Subject}: {Window} s after too many failures", kind, subject, Limits.WindowSeconds);
+        logger.LogWarning("Client authentication throttled for {Kind} {Subject}: too many failures in {Window} s", kind, subject, Limits.WindowSeconds);
         await audit.RecordAsync(new AuditEntry(AuditEvents.ClientAuthenticationThrottled, "system", null, kind, subject,
-            $"too many failed client authentications; refused for up to {Limits.WindowSeconds} s"), ct);
+            $"too many failed client authentications; refused until the {Limits.WindowSeconds}-second window ends"), ct);
     }
 }

@@ -122,7 +122,7 @@ public static class OpenIddictSetup
         NoEntriesForSelfContainedTokens.Descriptor,
         RevokedAccessTokens.ValidationDescriptor, RevokedAccessTokens.RevocationDescriptor, TokensOfEnabledClientsOnly.Descriptor,
         RevocationByItsClientOnly.Descriptor, RefreshTokenRevocation.Descriptor, EmptyRevocationResponse.Descriptor,
-        .. OtherTokenTypesAreInactive.Descriptors,
+        .. OtherTokenTypesAreInactive.Descriptors, IntrospectionByItsClientOrAudience.Descriptor,
         TokenReuse.Descriptor,
         RedeemOnce.Descriptor,
         DevicePolling.PollDescriptor, DevicePolling.IntervalDescriptor,

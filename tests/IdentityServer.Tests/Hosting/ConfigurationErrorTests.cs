@@ -14,9 +14,16 @@ public sealed class ConfigurationErrorTests
     [InlineData("IdentityServer__Lifetimes__AuthorizationCodeSeconds", "600", "AuthorizationCodeSeconds")]
     [InlineData("IdentityServer__DataProtection__CertificatePath", "/nonexistent/key.pfx", "IdentityServer:DataProtection:CertificatePath '/nonexistent/key.pfx' cannot be loaded")]
     [InlineData("IdentityServer__Database__Provider", "Oracle", "IdentityServer:Database:Provider is not supported")]
+    [InlineData("IdentityServer__Lifetimes__AccessTokenSeconds", "an hour", "IdentityServer:Lifetimes:AccessTokenSeconds")] // not a number
+    [InlineData("IdentityServer__Hsts__IncludeSubDomains", "yes please", "IdentityServer:Hsts:IncludeSubDomains")]        // not a boolean
+    [InlineData("IdentityServer__Proxy__KnownProxies__0", "10.0.0.300", "IdentityServer:Proxy:KnownProxies:0 '10.0.0.300' is not an IP address")]
+    [InlineData("IdentityServer__Proxy__KnownNetworks__0", "10.0.0.0", "IdentityServer:Proxy:KnownNetworks:0")]
+    [InlineData("IdentityServer__Users__0__Password", "short", "IdentityServer:Users:0 ('seed') cannot be created")]
     public async Task Server_BadSetting_ExitCode2_OneLineNamingIt(string key, string value, string expected)
     {
-        var (code, output) = await ServerProcess.RunToExitAsync(new Dictionary<string, string?> { [key] = value });
+        var settings = new Dictionary<string, string?> { [key] = value };
+        if (key.StartsWith("IdentityServer__Users__0", StringComparison.Ordinal)) settings["IdentityServer__Users__0__UserName"] = "seed";
+        var (code, output) = await ServerProcess.RunToExitAsync(settings);
         Assert.Equal(2, code);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var error = Assert.Single(lines, l => l.StartsWith("Configuration error: ", StringComparison.Ordinal));

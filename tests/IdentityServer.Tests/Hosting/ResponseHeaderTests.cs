@@ -70,6 +70,15 @@ public sealed class ResponseHeaderTests
             Assert.True(r.StatusCode == status, $"{name}: {(int)r.StatusCode}");
             Assert.True(r.Headers.CacheControl?.NoStore == true, $"{name}: Cache-Control {r.Headers.CacheControl}");
         }
+        foreach (var method in new[] { HttpMethod.Head, HttpMethod.Put })
+        {
+            var other = await server.Http.SendAsync(ViaProxy(method, "/connect/authorize?client_id=web"));
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, other.StatusCode);
+            Assert.True(other.Headers.CacheControl?.NoStore == true, $"{method}: Cache-Control {other.Headers.CacheControl}");
+        }
+        var plain = await server.Http.GetAsync(QueryHelpers.AddQueryString("/connect/authorize", Good()));
+        Assert.Equal(HttpStatusCode.PermanentRedirect, plain.StatusCode);
+        Assert.True(plain.Headers.CacheControl?.NoStore == true, $"plain http redirect: Cache-Control {plain.Headers.CacheControl}");
         var repeated = await server.Http.SendAsync(ViaProxy(HttpMethod.Get, "/connect/authorize?client_id=web&client_id=web"));
         Assert.True(repeated.Headers.CacheControl?.NoStore == true, $"repeated parameter: Cache-Control {repeated.Headers.CacheControl}");
         var unreadable = await server.Http.SendAsync(ViaProxy(HttpMethod.Post, "/connect/authorize",

@@ -40,6 +40,9 @@ public sealed class UnexpectedFailureTests
         var r = await d.TokenAsync(new() { ["grant_type"] = "client_credentials" }, IdentityServerFactory.ServiceClient, IdentityServerFactory.ServiceSecret);
         var json = await Json.ErrorAsync(r, HttpStatusCode.InternalServerError, "server_error");
         Assert.DoesNotContain("secret-detail-42", json.ToString());
+        // The exception handler cleared the response; the security headers are still on it.
+        Assert.Equal("max-age=31536000", string.Join(",", r.Headers.GetValues("Strict-Transport-Security")));
+        Assert.Equal("nosniff", string.Join(",", r.Headers.GetValues("X-Content-Type-Options")));
     }
 
     [Fact]

@@ -20,6 +20,7 @@ public sealed class ProtocolRuleTests
     [InlineData("http://[::1]:8080/v6", true)]
     [InlineData("http://localhost:9999/local", false)]
     [InlineData("http://localhost:8000/local", true)]
+    [InlineData("http://127.0.0.1:80/loop", true)]      // any port, the default one written out too (RFC 8252 §7.3)
     [InlineData("HTTP://127.0.0.1:9999/loop", false)]   // the scheme is compared as written too (RFC 9700 §4.1.3)
     [InlineData("Http://127.0.0.1/loop", false)]
     [InlineData("http://127.0.0.1:9999/LOOP", false)]

@@ -28,12 +28,22 @@ public static class RedirectUriMatcher
         return WithoutPort(registered, r) is { } a && WithoutPort(requested, q) is { } b && string.Equals(a, b, StringComparison.Ordinal);
     }
 
-    /// <summary>The URI as written, without its port; null when it is not written in the plain form <c>http://host[:port]…</c>.</summary>
+    /// <summary>
+    /// The URI as written, without its port (written or not: <c>http://127.0.0.1:80/cb</c> is <c>http://127.0.0.1/cb</c> too); null when
+    /// it is not written in the plain form <c>http://host[:port]…</c>.
+    /// </summary>
     private static string? WithoutPort(string raw, Uri uri)
     {
-        var authority = uri.IsDefaultPort ? uri.Host : $"{uri.Host}:{uri.Port}";
-        var prefix = $"{Uri.UriSchemeHttp}://{authority}";
-        return raw.StartsWith(prefix, StringComparison.Ordinal) ? $"{Uri.UriSchemeHttp}://{uri.Host}" + raw[prefix.Length..] : null;
+        var prefix = $"{Uri.UriSchemeHttp}://{uri.Host}";
+        if (!raw.StartsWith(prefix, StringComparison.Ordinal)) return null;
+        var rest = raw[prefix.Length..];
+        if (rest.StartsWith(':'))
+        {
+            var digits = rest[1..].TakeWhile(char.IsAsciiDigit).Count();
+            if (digits == 0) return null;
+            rest = rest[(1 + digits)..];
+        }
+        return prefix + rest;
     }
 
     /// <summary>True for the IPv4 and IPv6 loopback literals (<c>127.0.0.1</c>, <c>[::1]</c>). <c>localhost</c> is not an IP literal (RFC 8252 §8.3).</summary>

@@ -77,10 +77,14 @@ public static class AuthorizationEndpoint
         }
     }
 
-    /// <summary>Remembers that session <paramref name="sid"/> signed in to <paramref name="clientId"/> (once per pair), for back-channel logout.</summary>
+    /// <summary>
+    /// Remembers that session <paramref name="sid"/> signed in to <paramref name="clientId"/>, for back-channel logout; a later sign-in of
+    /// the same pair moves <see cref="SessionClientEntity.SignedInAt"/> on, so the record lasts as long as the session keeps using it.
+    /// </summary>
     private static async Task RecordSessionClientAsync(IdentityServerDbContext db, string sid, string clientId, string subjectId, DateTimeOffset now, CancellationToken ct)
     {
-        if (await db.SessionClients.AsNoTracking().AnyAsync(s => s.SessionId == sid && s.ClientId == clientId, ct)) return;
+        if (await db.SessionClients.Where(s => s.SessionId == sid && s.ClientId == clientId)
+                .ExecuteUpdateAsync(u => u.SetProperty(s => s.SignedInAt, now), ct) == 1) return;
         var entry = db.SessionClients.Add(new SessionClientEntity { SessionId = sid, ClientId = clientId, SubjectId = subjectId, SignedInAt = now });
         try { await db.SaveChangesAsync(ct); }
         catch (DbUpdateException) { /* recorded by a parallel request */ }

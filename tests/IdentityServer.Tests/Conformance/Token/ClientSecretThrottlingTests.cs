@@ -108,6 +108,55 @@ public sealed class ClientSecretThrottlingTests : IDisposable
     }
 
     [Fact]
+    public async Task ManyGuessesAtOnce_NoMoreThanTheLimitAreAnswered_TheRestAreThrottled()
+    {
+        var f = Server();
+        var d = new OidcDriver(f.CreateBrowser()); // the server is up before the requests race
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => Task.Run(() =>
+            d.TokenAsync(new() { ["grant_type"] = "client_credentials", ["scope"] = ApiScope }, ServiceClient, Wrong))));
+        var answered = responses.Count(r => r.StatusCode == HttpStatusCode.Unauthorized);
+        Assert.InRange(answered, 1, 3);
+        Assert.All(responses.Where(r => r.StatusCode != HttpStatusCode.Unauthorized), r => Assert.Equal(HttpStatusCode.TooManyRequests, r.StatusCode));
+        foreach (var r in responses.Where(r => r.StatusCode == HttpStatusCode.TooManyRequests)) await AssertThrottledAsync(r);
+        // Audited once, however many requests passed the limit at once.
+        using var scope = f.Services.CreateScope();
+        Assert.Equal(1, await scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>().AuditEvents.CountAsync(e => e.Event == AuditEvents.ClientAuthenticationThrottled));
+    }
+
+    [Fact]
+    public async Task PublicClient_CannotBeLockedOut_ByFailuresInItsName()
+    {
+        var f = Server();
+        var d = new OidcDriver(f.CreateBrowser());
+        for (var i = 0; i < 6; i++)
+            await Json.ErrorAsync(await d.TokenAsync(new() { ["grant_type"] = "authorization_code", ["code"] = "x", ["code_verifier"] = OidcDriver.NewVerifier(),
+                ["redirect_uri"] = PublicRedirect }, PublicClient, "a-secret-a-public-client-does-not-have-0123456"), HttpStatusCode.Unauthorized, "invalid_client");
+        var verifier = OidcDriver.NewVerifier();
+        var code = await d.GetCodeAsync(verifier, OidcDriver.AuthorizeParameters(verifier, PublicClient, PublicRedirect, "openid"));
+        await Json.OkAsync(await d.RedeemCodeAsync(code, verifier, PublicClient, null, PublicRedirect));
+    }
+
+    [Fact]
+    public async Task UnknownClientAndWrongSecret_AnsweredAlike()
+    {
+        var f = Server();
+        var unknown = await Json.ErrorAsync(await ClientCredentialsAsync(f, "no-such-client", Wrong), HttpStatusCode.Unauthorized, "invalid_client");
+        var wrong = await Json.ErrorAsync(await ClientCredentialsAsync(f, ServiceClient, Wrong), HttpStatusCode.Unauthorized, "invalid_client");
+        Assert.Equal(unknown.Str("error_description"), wrong.Str("error_description"));
+        Assert.False(unknown.TryGetProperty("error_uri", out _));
+    }
+
+    [Fact]
+    public async Task DeviceAuthorization_CountsAndRefusesToo()
+    {
+        var f = Server();
+        var device = new DeviceDriver(f);
+        for (var i = 0; i < 3; i++)
+            await Json.ErrorAsync(await device.AuthorizeDeviceAsync(DeviceTvClient, Wrong, "openid"), HttpStatusCode.Unauthorized, "invalid_client");
+        await AssertThrottledAsync(await device.AuthorizeDeviceAsync(DeviceTvClient, DeviceTvSecret, "openid"));
+    }
+
+    [Fact]
     public async Task IntrospectionAndRevocation_CountAndRefuseToo()
     {
         var f = Server();
@@ -121,10 +170,13 @@ public sealed class ClientSecretThrottlingTests : IDisposable
             }));
             await Json.ErrorAsync(r, HttpStatusCode.Unauthorized, "invalid_client");
         }
-        var refused = await browser.PostAsync("/connect/introspect", new FormUrlEncodedContent(new Dictionary<string, string>
+        foreach (var path in new[] { "/connect/introspect", "/connect/revocation" })
         {
-            ["token"] = "x", ["client_id"] = ServiceClient, ["client_secret"] = ServiceSecret,
-        }));
-        await AssertThrottledAsync(refused);
+            var refused = await browser.PostAsync(path, new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["token"] = "x", ["client_id"] = ServiceClient, ["client_secret"] = ServiceSecret,
+            }));
+            await AssertThrottledAsync(refused);
+        }
     }
 }
