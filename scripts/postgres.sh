@@ -4,6 +4,7 @@
 #   scripts/postgres.sh start DIR PORT   initdb into DIR (new, empty) and start the server on 127.0.0.1:PORT, trust auth;
 #                                        prints the base connection string (Host=127.0.0.1;Port=PORT;Username=postgres)
 #   scripts/postgres.sh stop DIR         stops the server of DIR (fast shutdown) and removes DIR
+#   scripts/postgres.sh freeport         prints a TCP port nothing listens on at 127.0.0.1
 # With PG_NO_FSYNC=1 the cluster skips fsync (for test suites: faster, and nothing in it needs to survive a crash).
 # PostgreSQL refuses to run as root: as root, the cluster belongs to the 'postgres' system user the package creates.
 set -euo pipefail
@@ -51,8 +52,14 @@ case "${1:-}" in
     if [ -f "$dir/data/postmaster.pid" ]; then as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true; fi
     rm -rf "$dir"
     ;;
+  freeport)
+    for port in $(shuf -i 20000-60000 -n 50); do
+      if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; exit 0; fi
+    done
+    echo "no free port found" >&2; exit 1
+    ;;
   *)
-    echo "usage: $0 install | start DIR PORT | stop DIR" >&2
+    echo "usage: $0 install | start DIR PORT | stop DIR | freeport" >&2
     exit 2
     ;;
 esac

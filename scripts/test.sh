@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The one command that runs every test of the project on a fresh Debian machine (as root):
-#   1. installs what is missing (Debian's Chromium for the browser and interop tests),
+#   1. installs what is missing (Debian's Chromium for the browser and interop tests, Debian's PostgreSQL),
 #   2. builds the solution in Release,
-#   3. runs the .NET tests (unit + integration),
-#   4. runs the interop tests (npm openid-client against the real server process).
+#   3. starts a throwaway PostgreSQL cluster (stopped and removed at the end, even on failure),
+#   4. runs the .NET tests (unit + integration) on SQLite, then again on PostgreSQL,
+#   5. runs the interop tests (npm openid-client against the real server process).
 # Any failure stops the run with a non-zero exit code.
 set -euo pipefail
 
@@ -30,8 +31,10 @@ die() {
   exit 1
 }
 
+PG_DIR=""
 on_exit() {
   local status=$?
+  if [ -n "$PG_DIR" ]; then "$REPO_ROOT/scripts/postgres.sh" stop "$PG_DIR" || true; fi
   if [ "$status" -ne 0 ]; then
     printf '\nFAILED in phase: %s (exit code %s)\n' "$PHASE" "$status" >&2
   fi
@@ -52,6 +55,7 @@ if [ ! -x "$CHROMIUM" ]; then
   apt-get install -y chromium || die "apt-get install chromium failed"
   [ -x "$CHROMIUM" ] || die "chromium was installed but $CHROMIUM does not exist"
 fi
+"$REPO_ROOT/scripts/postgres.sh" install || die "installing postgresql failed"
 echo "dotnet   $(dotnet --version)"
 echo "node     $(node --version), npm $(npm --version 2>/dev/null)"
 echo "chromium $("$CHROMIUM" --version 2>/dev/null || echo '(version unknown)')"
@@ -59,8 +63,17 @@ echo "chromium $("$CHROMIUM" --version 2>/dev/null || echo '(version unknown)')"
 banner "Build: dotnet build IdentityServer.sln -c Release"
 dotnet build IdentityServer.sln -c Release
 
-banner "Tests: dotnet test (unit + integration)"
+banner "Tests: dotnet test (unit + integration) on SQLite"
 dotnet test IdentityServer.sln -c Release --no-build --logger "console;verbosity=normal"
+
+banner "Tests: dotnet test (unit + integration) on PostgreSQL"
+PG_DIR="$(mktemp -d /tmp/idsrv-pg-XXXXXX)"
+PG_PORT="$("$REPO_ROOT/scripts/postgres.sh" freeport)"
+IDSRV_TEST_POSTGRES="$(PG_NO_FSYNC=1 "$REPO_ROOT/scripts/postgres.sh" start "$PG_DIR" "$PG_PORT")"
+export IDSRV_TEST_POSTGRES
+echo "PostgreSQL: $IDSRV_TEST_POSTGRES"
+dotnet test IdentityServer.sln -c Release --no-build --logger "console;verbosity=normal"
+unset IDSRV_TEST_POSTGRES
 
 banner "Tests: interop (openid-client + Chromium against the real server)"
 cd "$REPO_ROOT/tests/interop"
