@@ -133,8 +133,9 @@ public sealed class SessionClientEntity
 }
 
 /// <summary>
-/// Failed client authentications in the current window, per key (table <c>ClientAuthenticationFailures</c>): <c>client:{client_id}</c>
-/// or <c>address:{IP}</c>. Shared by every node, so a guesser cannot spread attempts over nodes (RFC 6749 §2.3.1).
+/// Attempts in the current window, per key (table <c>ClientAuthenticationFailures</c>, named after its first use): failed client
+/// authentications under <c>client:{client_id}</c> or <c>address:{IP}</c> (RFC 6749 §2.3.1), user-code entries under
+/// <c>usercode-session:…</c> or <c>usercode-address:…</c> (RFC 8628 §5.1). Shared by every node, so a guesser cannot spread attempts over nodes.
 /// </summary>
 public sealed class ClientAuthenticationFailureEntity
 {

@@ -74,7 +74,7 @@ public static class ServerSetup
             o.AddDocumentTransformer<IdentityServer.Admin.AdminOpenApi>();
         });
         services.AddSingleton<IdentityServer.Audit.IAuditLog, IdentityServer.Audit.AuditLog>();
-        services.AddSingleton<UserCodeAttemptLimiter>();
+        services.AddScoped<UserCodeAttemptLimiter>();
 
         // ASP.NET Core Identity: NIST SP 800-63B length-only passwords, lockout 5 → 15 minutes.
         services.AddIdentity<ApplicationUser, IdentityRole>(o =>

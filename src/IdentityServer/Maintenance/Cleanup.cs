@@ -58,7 +58,7 @@ public sealed class Cleanup(IServiceScopeFactory scopes, IdentityServerOptions o
     {
         var keyCutoff = cutoff.AddDays(-options.Keys.RetiredPublishedDays);
         var sessionCutoff = cutoff.AddSeconds(-options.Lifetimes.RefreshTokenAbsoluteSeconds);
-        var failureCutoff = cutoff.AddSeconds(-options.ClientAuthentication.WindowSeconds);
+        var failureCutoff = cutoff.AddSeconds(-Math.Max(options.ClientAuthentication.WindowSeconds, options.DeviceFlow.UserCodeAttemptWindowSeconds));
         var batch = options.Cleanup.BatchSize;
         async Task<int> Drain(Func<int, Task<int>> deleteBatch)
         {

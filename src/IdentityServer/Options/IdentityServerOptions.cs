@@ -119,7 +119,7 @@ public sealed class DeviceFlowOptions
     /// <summary>User codes (right or wrong) one browser session may submit per <see cref="UserCodeAttemptWindowSeconds"/> (default 5).</summary>
     public int UserCodeAttemptsPerSession { get; set; } = 5;
 
-    /// <summary>The sliding window of the two limits above, seconds (default 300).</summary>
+    /// <summary>The window of the two limits above, seconds (default 300); the counts are shared by every node through the database.</summary>
     public int UserCodeAttemptWindowSeconds { get; set; } = 300;
 }
 

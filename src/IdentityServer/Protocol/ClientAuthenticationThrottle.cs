@@ -60,42 +60,16 @@ public sealed class ClientAuthenticationThrottle(IdentityServerDbContext db, Ide
     /// <summary>Adds one failure to <paramref name="key"/>'s count (a new window when the last one ended); the wait once it passed <paramref name="limit"/>.</summary>
     private async Task<TimeSpan?> CountAsync(string key, int limit, string kind, string subject, CancellationToken ct)
     {
-        for (var attempt = 0; attempt < 3; attempt++)
-        {
-            var now = time.GetUtcNow();
-            var since = now.AddSeconds(-Limits.WindowSeconds);
-            if (await db.ClientAuthenticationFailures.Where(f => f.Key == key && f.WindowStart > since)
-                    .ExecuteUpdateAsync(s => s.SetProperty(f => f.Count, f => f.Count + 1), ct) == 1
-                || await db.ClientAuthenticationFailures.Where(f => f.Key == key && f.WindowStart <= since)
-                    .ExecuteUpdateAsync(s => s.SetProperty(f => f.Count, 1).SetProperty(f => f.WindowStart, now).SetProperty(f => f.Throttled, false), ct) == 1)
-            {
-                // Read after the increment: a concurrent failure may have added one more, which only errs toward throttling.
-                var row = await db.ClientAuthenticationFailures.AsNoTracking().Where(f => f.Key == key).Select(f => new { f.Count, f.WindowStart }).FirstAsync(ct);
-                if (row.Count < limit) return null;
-                // The failure that reaches the limit in this window records it, once, whichever node it reaches.
-                if (await db.ClientAuthenticationFailures.Where(f => f.Key == key && f.WindowStart == row.WindowStart && !f.Throttled)
-                        .ExecuteUpdateAsync(s => s.SetProperty(f => f.Throttled, true), ct) == 1)
-                    await ThrottledAsync(kind, subject, ct);
-                return row.Count > limit ? Until(row.WindowStart, now) : null;
-            }
-            var entry = db.ClientAuthenticationFailures.Add(new ClientAuthenticationFailureEntity { Key = key, WindowStart = now, Count = 1 });
-            try
-            {
-                await db.SaveChangesAsync(ct);
-                if (limit == 1) await ThrottledAsync(kind, subject, ct);
-                return null;
-            }
-            catch (DbUpdateException)
-            {
-                // Another request made the row first: count on it.
-            }
-            finally { entry.State = EntityState.Detached; }
-        }
-        return null;
+        var (count, windowStart) = await AttemptCounts.AddAsync(db, key, Limits.WindowSeconds, time, ct);
+        if (count < limit) return null;
+        // The failure that reaches the limit in this window records it, once, whichever node it reaches.
+        if (await db.ClientAuthenticationFailures.Where(f => f.Key == key && f.WindowStart == windowStart && !f.Throttled)
+                .ExecuteUpdateAsync(s => s.SetProperty(f => f.Throttled, true), ct) == 1)
+            await ThrottledAsync(kind, subject, ct);
+        return count > limit ? Until(windowStart, time.GetUtcNow()) : null;
     }
 
-    private TimeSpan Until(DateTimeOffset windowStart, DateTimeOffset now) =>
-        TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling((windowStart.AddSeconds(Limits.WindowSeconds) - now).TotalSeconds)));
+    private TimeSpan Until(DateTimeOffset windowStart, DateTimeOffset now) => AttemptCounts.Until(windowStart, Limits.WindowSeconds, now);
 
     private async Task ThrottledAsync(string kind, string subject, CancellationToken ct)
     {

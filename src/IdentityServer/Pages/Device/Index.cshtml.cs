@@ -40,12 +40,12 @@ public sealed class IndexModel(DeviceVerification verification, UserCodeAttemptL
     public async Task<IActionResult> OnPostAsync()
     {
         var address = HttpContext.Connection.RemoteIpAddress;
-        if (!limiter.TryAcquire(address, SessionKey()))
+        if (await limiter.TryAcquireAsync(address, SessionKey(), HttpContext.RequestAborted) is { } wait)
         {
             logger.LogWarning("User code entry refused for {ClientAddress}: too many attempts", UserCodeAttemptLimiter.AddressKey(address));
-            var minutes = Math.Max(1, (int)Math.Ceiling(limiter.Window.TotalMinutes));
+            var minutes = Math.Max(1, (int)Math.Ceiling(wait.TotalMinutes));
             Response.StatusCode = StatusCodes.Status429TooManyRequests;
-            Response.Headers.RetryAfter = ((int)Math.Ceiling(limiter.Window.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            Response.Headers.RetryAfter = ((int)wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
             Outcome = ("Too many attempts", $"Too many codes were entered from here. Wait {minutes} minute{(minutes == 1 ? "" : "s")}, then try again.");
             return Page();
         }

@@ -1,0 +1,51 @@
+using IdentityServer.Data.Entities;
+using Microsoft.EntityFrameworkCore;
+
+namespace IdentityServer.Data;
+
+/// <summary>
+/// Fixed-window attempt counts kept in the database (table <c>ClientAuthenticationFailures</c>, one row per key), so that every node
+/// sharing the database adds to the same count: each step is one conditional statement, and the row is made at most once (its key is
+/// the primary key). Used for failed client authentications (RFC 6749 §2.3.1) and user-code entry (RFC 8628 §5.1).
+/// </summary>
+public static class AttemptCounts
+{
+    /// <summary>
+    /// Adds one attempt to <paramref name="key"/> (at most 120 characters) and returns the count and the start of its window. A window
+    /// lasts <paramref name="windowSeconds"/> seconds from its first attempt; an attempt after it starts a new window at 1.
+    /// </summary>
+    /// <exception cref="DbUpdateException">When the row could not be made or changed three times over (contention beyond reason).</exception>
+    public static async Task<(int Count, DateTimeOffset WindowStart)> AddAsync(IdentityServerDbContext db, string key, int windowSeconds, TimeProvider time,
+        CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var now = time.GetUtcNow();
+            var since = now.AddSeconds(-windowSeconds);
+            if (await db.ClientAuthenticationFailures.Where(f => f.Key == key && f.WindowStart > since)
+                    .ExecuteUpdateAsync(s => s.SetProperty(f => f.Count, f => f.Count + 1), ct) == 1
+                || await db.ClientAuthenticationFailures.Where(f => f.Key == key && f.WindowStart <= since)
+                    .ExecuteUpdateAsync(s => s.SetProperty(f => f.Count, 1).SetProperty(f => f.WindowStart, now).SetProperty(f => f.Throttled, false), ct) == 1)
+            {
+                // Read after the increment: a concurrent attempt may have added one more, which only errs toward refusing.
+                var row = await db.ClientAuthenticationFailures.AsNoTracking().Where(f => f.Key == key).Select(f => new { f.Count, f.WindowStart }).FirstAsync(ct);
+                return (row.Count, row.WindowStart);
+            }
+            var entry = db.ClientAuthenticationFailures.Add(new ClientAuthenticationFailureEntity { Key = key, WindowStart = now, Count = 1 });
+            try
+            {
+                await db.SaveChangesAsync(ct);
+                return (1, now);
+            }
+            catch (DbUpdateException) when (attempt < 2)
+            {
+                // Another request made the row first: count on it.
+            }
+            finally { entry.State = EntityState.Detached; }
+        }
+    }
+
+    /// <summary>Whole seconds (at least 1) from <paramref name="now"/> until the window that started at <paramref name="windowStart"/> ends.</summary>
+    public static TimeSpan Until(DateTimeOffset windowStart, int windowSeconds, DateTimeOffset now) =>
+        TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling((windowStart.AddSeconds(windowSeconds) - now).TotalSeconds)));
+}
