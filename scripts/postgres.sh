@@ -3,6 +3,8 @@
 #   scripts/postgres.sh install          installs Debian's postgresql if its binaries are missing (needs root)
 #   scripts/postgres.sh start DIR PORT   initdb into DIR (new, empty) and start the server on 127.0.0.1:PORT, trust auth;
 #                                        prints the base connection string (Host=127.0.0.1;Port=PORT;Username=postgres)
+#                                        (when DIR already holds a cluster, it is started again as it was)
+#   scripts/postgres.sh halt DIR         stops the server of DIR (fast shutdown) and keeps its data, to start it again later
 #   scripts/postgres.sh stop DIR         stops the server of DIR (fast shutdown) and removes DIR
 #   scripts/postgres.sh freeport         prints a TCP port nothing listens on at 127.0.0.1
 # With PG_NO_FSYNC=1 the cluster skips fsync (for test suites: faster, and nothing in it needs to survive a crash).
@@ -37,14 +39,21 @@ case "${1:-}" in
     mkdir -p "$dir"
     [ "$(id -u)" -eq 0 ] && chown postgres "$dir"
     chmod 700 "$dir"
-    as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
-      || { cat "$dir/initdb.log" >&2; exit 1; }
+    if [ ! -f "$dir/data/PG_VERSION" ]; then
+      as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 \
+        || { cat "$dir/initdb.log" >&2; exit 1; }
+    fi
     extra=""
     [ "${PG_NO_FSYNC:-0}" = "1" ] && extra="-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "-p $port -c listen_addresses=127.0.0.1 -k $dir -c max_connections=300 $extra" start >/dev/null \
       || { cat "$dir/server.log" >&2; exit 1; }
     echo "Host=127.0.0.1;Port=$port;Username=postgres"
+    ;;
+  halt)
+    dir="${2:?DIR}"
+    bin="$(bindir)"
+    as_owner "$bin/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null
     ;;
   stop)
     dir="${2:?DIR}"
@@ -59,7 +68,7 @@ case "${1:-}" in
     echo "no free port found" >&2; exit 1
     ;;
   *)
-    echo "usage: $0 install | start DIR PORT | stop DIR | freeport" >&2
+    echo "usage: $0 install | start DIR PORT | halt DIR | stop DIR | freeport" >&2
     exit 2
     ;;
 esac

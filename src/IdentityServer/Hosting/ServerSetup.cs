@@ -75,6 +75,7 @@ public static class ServerSetup
         });
         services.AddSingleton<IdentityServer.Audit.IAuditLog, IdentityServer.Audit.AuditLog>();
         services.AddScoped<UserCodeAttemptLimiter>();
+        services.AddHealth();
 
         // ASP.NET Core Identity: NIST SP 800-63B length-only passwords, lockout 5 → 15 minutes.
         services.AddIdentity<ApplicationUser, IdentityRole>(o =>
@@ -120,9 +121,9 @@ public static class ServerSetup
         });
     }
 
-    /// <summary>Token, userinfo, device authorization, introspection, revocation, discovery, JWKS and the admin API: endpoints whose callers are programs.</summary>
+    /// <summary>Token, userinfo, device authorization, introspection, revocation, discovery, JWKS, the admin API and the health probes: endpoints whose callers are programs.</summary>
     private static bool IsMachineEndpoint(HttpContext c) =>
-        c.Request.Path.StartsWithSegments("/.well-known") || c.Request.Path.StartsWithSegments(IdentityServer.Admin.AdminApi.Prefix)
+        c.Request.Path.StartsWithSegments("/.well-known") || c.Request.Path.StartsWithSegments(IdentityServer.Admin.AdminApi.Prefix) || Health.IsProbe(c.Request.Path)
         || (c.Request.Path.StartsWithSegments("/connect") && !c.Request.Path.StartsWithSegments("/" + OpenIddictSetup.Paths.Authorization)
             && !c.Request.Path.StartsWithSegments("/" + OpenIddictSetup.Paths.EndSession));
 
@@ -164,6 +165,7 @@ public static class ServerSetup
         app.MapMethods("/" + OpenIddictSetup.Paths.UserInfo, [HttpMethods.Get, HttpMethods.Post], UserInfoEndpoint.HandleAsync).DisableAntiforgery();
         IdentityServer.Admin.AdminApi.MapAdminApi(app);
         app.MapOpenApi(IdentityServer.Admin.AdminApi.OpenApiPath);
+        app.MapHealth();
         app.MapRazorPages();
         return app;
     }

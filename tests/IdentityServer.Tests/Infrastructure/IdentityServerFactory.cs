@@ -57,6 +57,9 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
     /// <summary>Every log entry the server writes at the configured level (Warning and above unless <see cref="Settings"/> says otherwise).</summary>
     public LogCollector Logs { get; } = new();
 
+    /// <summary>The database's connection string when it is not on the run's server (a test's own cluster); else made from <see cref="Database"/>.</summary>
+    public string? ConnectionString { get; init; }
+
     /// <summary>Extra configuration for a derived factory (flattened keys, e.g. <c>IdentityServer:Issuer</c>).</summary>
     public Dictionary<string, string?> Settings { get; } = new();
 
@@ -84,7 +87,7 @@ public class IdentityServerFactory : WebApplicationFactory<Program>
         {
             ["IdentityServer:Issuer"] = Issuer,
             ["IdentityServer:Database:Provider"] = Provider,
-            ["IdentityServer:Database:ConnectionString"] = TestDatabase.ConnectionString(Provider, Database),
+            ["IdentityServer:Database:ConnectionString"] = ConnectionString ?? TestDatabase.ConnectionString(Provider, Database),
             ["IdentityServer:ApiScopes:0:Name"] = ApiScope,
             ["IdentityServer:ApiScopes:0:DisplayName"] = "Test API",
             ["IdentityServer:ApiScopes:0:Audience"] = ApiAudience,
