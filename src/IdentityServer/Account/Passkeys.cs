@@ -1,3 +1,4 @@
+using IdentityServer.Hosting;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -30,7 +31,7 @@ public sealed record PasskeyOutcome(bool Succeeded, string? Message = null);
 /// </list>
 /// </summary>
 public sealed class Passkeys(SignInManager<ApplicationUser> signIn, UserManager<ApplicationUser> users, IdentityServerDbContext db,
-    IAuditLog audit, TimeProvider time, ILogger<Passkeys> logger)
+    IAuditLog audit, TimeProvider time, ServerMetrics metrics, ILogger<Passkeys> logger)
 {
     /// <summary>How long a challenge is remembered: Identity's ceremony state lives 5 minutes; a margin on top.</summary>
     private static readonly TimeSpan ChallengeMemory = TimeSpan.FromMinutes(10);
@@ -63,6 +64,7 @@ public sealed class Passkeys(SignInManager<ApplicationUser> signIn, UserManager<
             else
                 logger.LogWarning("Passkey sign-in failed: {Reason}", reason);
             await audit.RecordAsync(new AuditEntry(AuditEvents.SignInFailed, "anonymous", null, Reason: "passkey: " + reason));
+            metrics.SignIn("passkey", "failure");
             return new(false, "That passkey could not be used here. Try again or use your password.");
         }
 
@@ -71,12 +73,14 @@ public sealed class Passkeys(SignInManager<ApplicationUser> signIn, UserManager<
         {
             logger.LogWarning("Passkey sign-in refused for {UserId}: the assertion's challenge was already used (replay)", user.Id);
             await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInFailed, user.Id, "passkey: replayed assertion"));
+            metrics.SignIn("passkey", "failure");
             return new(false, "The passkey request expired. Try again.");
         }
         if (await users.IsLockedOutAsync(user) || !await signIn.CanSignInAsync(user))
         {
             logger.LogWarning("Passkey sign-in refused for {UserId}: locked out or not allowed", user.Id);
             await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInFailed, user.Id, "passkey: locked out or not allowed"));
+            metrics.SignIn("passkey", "locked_out");
             return new(false, "This account cannot sign in right now. Try again later.");
         }
 
@@ -93,6 +97,7 @@ public sealed class Passkeys(SignInManager<ApplicationUser> signIn, UserManager<
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SessionClaims.Create(time.GetUtcNow(), amr));
         logger.LogInformation("Sign-in succeeded for {UserId} (passkey, {Kind})", user.Id, amr[0]);
         await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInSucceeded, user.Id, "passkey (" + amr[0] + ")"));
+        metrics.SignIn(amr[0], "success");
         return new(true);
     }
 

@@ -76,6 +76,7 @@ public static class ServerSetup
         services.AddSingleton<IdentityServer.Audit.IAuditLog, IdentityServer.Audit.AuditLog>();
         services.AddScoped<UserCodeAttemptLimiter>();
         services.AddHealth();
+        services.AddTelemetry(configuration);
 
         // ASP.NET Core Identity: NIST SP 800-63B length-only passwords, lockout 5 → 15 minutes.
         services.AddIdentity<ApplicationUser, IdentityRole>(o =>
@@ -123,7 +124,7 @@ public static class ServerSetup
 
     /// <summary>Token, userinfo, device authorization, introspection, revocation, discovery, JWKS, the admin API and the health probes: endpoints whose callers are programs.</summary>
     private static bool IsMachineEndpoint(HttpContext c) =>
-        c.Request.Path.StartsWithSegments("/.well-known") || c.Request.Path.StartsWithSegments(IdentityServer.Admin.AdminApi.Prefix) || Health.IsProbe(c.Request.Path)
+        c.Request.Path.StartsWithSegments("/.well-known") || c.Request.Path.StartsWithSegments(IdentityServer.Admin.AdminApi.Prefix) || Telemetry.IsOperational(c.Request.Path)
         || (c.Request.Path.StartsWithSegments("/connect") && !c.Request.Path.StartsWithSegments("/" + OpenIddictSetup.Paths.Authorization)
             && !c.Request.Path.StartsWithSegments("/" + OpenIddictSetup.Paths.EndSession));
 
@@ -146,6 +147,7 @@ public static class ServerSetup
         app.UseForwardedHeaders();
         // Security headers first, so every response has them: redirects to https, error pages and 500s included.
         app.UseMiddleware<SecurityHeadersMiddleware>();
+        app.UseTelemetry();
         app.UseMiddleware<RequireHttpsMiddleware>();
         // Machine endpoints answer an unexpected failure with a JSON server_error (detail only in the log) and keep
         // their exact status codes; people (pages and the authorization endpoint) get readable pages.

@@ -41,7 +41,8 @@ public sealed record DeviceVerificationLookup(DeviceVerificationState State, Cli
 /// the page answers the person. Each is decided once, by the concurrency check on the user code's entry, however many tabs or clicks
 /// race.
 /// </summary>
-public sealed class DeviceVerification(IOpenIddictTokenManager tokens, ClientApplicationManager clients, TimeProvider time, ILogger<DeviceVerification> logger)
+public sealed class DeviceVerification(IOpenIddictTokenManager tokens, ClientApplicationManager clients, TimeProvider time, IdentityServer.Hosting.ServerMetrics metrics,
+    ILogger<DeviceVerification> logger)
 {
     /// <summary>What the code of the current verification request stands for; <paramref name="userCode"/> is its normalized form.</summary>
     public async Task<DeviceVerificationLookup> FindAsync(HttpContext http, string? userCode) => (await LookupAsync(http, userCode)).Lookup;
@@ -94,6 +95,7 @@ public sealed class DeviceVerification(IOpenIddictTokenManager tokens, ClientApp
             return await FindAsync(http, userCode) is { State: not DeviceVerificationState.Pending } now ? now : new(DeviceVerificationState.AlreadyUsed);
         }
         logger.LogInformation("Device authorization for {ClientId} approved by {SubjectId}", current.Client.ClientId, session.SubjectId);
+        metrics.DeviceOutcome("approved");
         return current with { State = DeviceVerificationState.Approved };
     }
 
@@ -111,6 +113,7 @@ public sealed class DeviceVerification(IOpenIddictTokenManager tokens, ClientApp
         if (deviceCodeId is not null && await tokens.FindByIdAsync(deviceCodeId, http.RequestAborted) is { } deviceCode)
             await tokens.TryRejectAsync(deviceCode, http.RequestAborted);
         logger.LogInformation("Device authorization for {ClientId} denied by {SubjectId}", current.Client!.ClientId, subjectId);
+        metrics.DeviceOutcome("denied");
         return current with { State = DeviceVerificationState.Denied };
     }
 }

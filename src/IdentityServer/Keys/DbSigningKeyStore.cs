@@ -27,7 +27,7 @@ namespace IdentityServer.Keys;
 /// until <see cref="RefreshInterval"/> passes or the next state change is due.
 /// </summary>
 public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtectionProvider dataProtection, IdentityServerOptions options,
-    TimeProvider time, ILogger<DbSigningKeyStore> logger) : ISigningKeyStore
+    TimeProvider time, IdentityServer.Hosting.ServerMetrics metrics, ILogger<DbSigningKeyStore> logger) : ISigningKeyStore
 {
     /// <summary>How long loaded keys are trusted before the table is read again (1 minute: a key withdrawn on another node or by the CLI stops being used within it).</summary>
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromMinutes(1);
@@ -95,6 +95,7 @@ public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtecti
                 created.Add(successor.Id);
             }
             await db.SaveChangesAsync(ct);
+            metrics.KeysRotated(immediately ? "immediate" : "requested", created.Count);
         }, ct);
         _snapshot = null;
         logger.LogWarning("Signing keys rotated by request ({Mode}): {Kids}", immediately ? "immediately" : "after the publish lead", string.Join(", ", created));
@@ -126,8 +127,9 @@ public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtecti
             {
                 // Re-read under the lease: another node may have done it already.
                 var tracked = await db.SigningKeys.ToListAsync(ct);
-                foreach (var alg in Algorithms) Maintain(db, tracked, alg, now);
+                var made = Algorithms.Select(alg => Maintain(db, tracked, alg, now)).OfType<string>().ToList();
                 await db.SaveChangesAsync(ct);
+                foreach (var reason in made) metrics.KeysRotated(reason);
             }, ct);
             keys = await db.SigningKeys.AsNoTracking().ToListAsync(ct);
         }
@@ -158,10 +160,13 @@ public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtecti
         return active.All(k => k.RetiredAt is null && RotationDue(k) <= now) && !mine.Any(k => State(k, now) == KeyState.Published);
     }
 
-    /// <summary>Creates the first key of <paramref name="alg"/> (active now) or schedules the successor of a key that is due.</summary>
-    private void Maintain(IdentityServerDbContext db, List<SigningKeyEntity> keys, string alg, DateTimeOffset now)
+    /// <summary>
+    /// Creates the first key of <paramref name="alg"/> (active now) or schedules the successor of a key that is due: <c>initial</c> or
+    /// <c>scheduled</c> when it made a key, null when nothing was due.
+    /// </summary>
+    private string? Maintain(IdentityServerDbContext db, List<SigningKeyEntity> keys, string alg, DateTimeOffset now)
     {
-        if (!NeedsWork(keys, alg, now)) return;
+        if (!NeedsWork(keys, alg, now)) return null;
         var active = keys.Where(k => k.Algorithm == alg && State(k, now) == KeyState.Active).OrderBy(k => k.ActivatedAt).FirstOrDefault();
         if (active is null)
         {
@@ -169,7 +174,7 @@ public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtecti
             db.SigningKeys.Add(first);
             keys.Add(first);
             logger.LogInformation("Created signing key {KeyId} ({Algorithm}), active now", first.Id, alg);
-            return;
+            return "initial";
         }
         // Normally the successor activates when the rotation period ends; if that moment was missed (no node running), one lead later.
         var end = active.ActivatedAt!.Value.AddDays(options.Keys.RotationDays);
@@ -179,6 +184,7 @@ public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtecti
         keys.Add(successor);
         active.RetiredAt = activateAt;
         logger.LogInformation("Published signing key {KeyId} ({Algorithm}); it replaces {OldKeyId} at {ActivateAt:O}", successor.Id, alg, active.Id, activateAt);
+        return "scheduled";
     }
 
     private DateTimeOffset? RotationDue(SigningKeyEntity k) =>

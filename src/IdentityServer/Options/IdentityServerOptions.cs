@@ -33,6 +33,9 @@ public sealed class IdentityServerOptions
     /// <summary>Limits on failed client authentications (guessing client secrets).</summary>
     public ClientAuthenticationOptions ClientAuthentication { get; set; } = new();
 
+    /// <summary>The Prometheus scrape endpoint <c>/metrics</c>.</summary>
+    public MetricsOptions Metrics { get; set; } = new();
+
     /// <summary>Clients declared in configuration; upserted at start-up.</summary>
     public List<ClientOptions> Clients { get; set; } = [];
 
@@ -63,6 +66,21 @@ public sealed class ClientAuthenticationOptions
 
     /// <summary>The window, seconds (default 300).</summary>
     public int WindowSeconds { get; set; } = 300;
+}
+
+/// <summary>
+/// The Prometheus scrape endpoint (section <c>IdentityServer:Metrics</c>). <c>GET /metrics</c> answers callers on the node's own
+/// machine (loopback) and, when <see cref="BearerToken"/> is set, callers that send it as <c>Authorization: Bearer …</c>
+/// (RFC 6750 §2.1). Anyone else gets 401 with <c>WWW-Authenticate: Bearer</c> when a token is configured, else 403. OTLP export
+/// is set with OpenTelemetry's own variables (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c>, <c>OTEL_SERVICE_NAME</c>, …).
+/// </summary>
+public sealed class MetricsOptions
+{
+    /// <summary>Serves <c>/metrics</c> (default true). Off, the path is not found; OTLP export does not depend on it.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The bearer secret a remote scraper sends (at least 32 characters), or null for loopback only (default). Compared in constant time.</summary>
+    public string? BearerToken { get; set; }
 }
 
 /// <summary>

@@ -139,7 +139,7 @@ public static class OpenIddictSetup
         EndSessionHints.HintDescriptor, EndSessionHints.RedirectDescriptor,
         FormPostResponse.Descriptor,
         MissingTokenIsInvalidToken.Descriptor, UserInfoRequestExtraction.Descriptor,
-        LogTokenIssuance.Descriptor,
+        LogTokenIssuance.Descriptor, TokenEndpointMetrics.Descriptor,
     ];
 
     /// <summary>

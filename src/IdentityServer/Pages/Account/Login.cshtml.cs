@@ -1,3 +1,4 @@
+using IdentityServer.Hosting;
 using System.ComponentModel.DataAnnotations;
 using IdentityServer.Account;
 using IdentityServer.Data.Entities;
@@ -19,7 +20,7 @@ namespace IdentityServer.Pages.Account;
 /// </summary>
 public sealed class LoginModel(
     UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, InteractionService interaction, Passkeys passkeys,
-    IdentityServerOptions options, IAuditLog audit, TimeProvider time, ILogger<LoginModel> logger) : PageModel
+    IdentityServerOptions options, IAuditLog audit, TimeProvider time, ServerMetrics metrics, ILogger<LoginModel> logger) : PageModel
 {
     [BindProperty] public InputModel Input { get; set; } = new();
     [BindProperty(SupportsGet = true)] public string? ReturnUrl { get; set; }
@@ -66,6 +67,7 @@ public sealed class LoginModel(
             users.PasswordHasher.VerifyHashedPassword(new ApplicationUser(), DummyHash(), Input.Password);
             logger.LogWarning("Sign-in failed: unknown user");
             await audit.RecordAsync(AuditEntry.Anonymous(AuditEvents.SignInFailed, "unknown user"));
+            metrics.SignIn("pwd", "failure");
             ErrorMessage = FailureMessage;
             return Page();
         }
@@ -81,12 +83,14 @@ public sealed class LoginModel(
             var reason = wasLockedOut ? "locked out" : result.IsNotAllowed ? "not allowed" : "wrong password";
             logger.LogWarning("Sign-in failed for {UserId}: {Reason}", user.Id, reason);
             await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInFailed, user.Id, reason));
+            metrics.SignIn("pwd", wasLockedOut ? "locked_out" : "failure");
             if (!wasLockedOut && result.IsLockedOut)
                 await audit.RecordAsync(AuditEntry.Self(AuditEvents.UserLockedOut, user.Id, "too many wrong passwords"));
             ErrorMessage = FailureMessage;
             return Page();
         }
 
+        metrics.SignIn("pwd", "success");
         // Two-step verification on means a second step, whatever state the key is in: if it cannot be read, only a recovery
         // code gets through (the second-step page logs that), rather than the password alone.
         if (await users.GetTwoFactorEnabledAsync(user))

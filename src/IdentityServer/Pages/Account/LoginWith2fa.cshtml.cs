@@ -1,3 +1,4 @@
+using IdentityServer.Hosting;
 using System.ComponentModel.DataAnnotations;
 using IdentityServer.Account;
 using IdentityServer.Data.Entities;
@@ -15,7 +16,7 @@ namespace IdentityServer.Pages.Account;
 /// RFC 8176.
 /// </summary>
 public sealed class LoginWith2faModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn,
-    IAuditLog audit, TimeProvider time, ILogger<LoginWith2faModel> logger) : PageModel
+    IAuditLog audit, TimeProvider time, ServerMetrics metrics, ILogger<LoginWith2faModel> logger) : PageModel
 {
     [BindProperty(SupportsGet = true)] public string? ReturnUrl { get; set; }
     [BindProperty(SupportsGet = true)] public bool Recovery { get; set; }
@@ -43,6 +44,7 @@ public sealed class LoginWith2faModel(UserManager<ApplicationUser> users, SignIn
         {
             logger.LogWarning("Second factor refused for {UserId}: locked out", user.Id);
             await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInFailed, user.Id, "locked out"));
+            metrics.SignIn(Recovery ? "recovery_code" : "otp", "locked_out");
             ErrorMessage = FailureMessage;
             return Page();
         }
@@ -59,6 +61,7 @@ public sealed class LoginWith2faModel(UserManager<ApplicationUser> users, SignIn
             var reason = Recovery ? "wrong recovery code" : "wrong TOTP code";
             logger.LogWarning("Second factor failed for {UserId}: {Reason}{Lockout}", user.Id, reason, lockedOut ? "; account locked out" : "");
             await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInFailed, user.Id, reason));
+            metrics.SignIn(Recovery ? "recovery_code" : "otp", "failure");
             if (lockedOut) await audit.RecordAsync(AuditEntry.Self(AuditEvents.UserLockedOut, user.Id, "too many wrong codes"));
             ErrorMessage = FailureMessage;
             return Page();
@@ -69,6 +72,7 @@ public sealed class LoginWith2faModel(UserManager<ApplicationUser> users, SignIn
         string[] amr = Recovery ? ["pwd", "mfa"] : ["pwd", "otp", "mfa"];
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SessionClaims.Create(time.GetUtcNow(), amr));
         await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInSucceeded, user.Id, Recovery ? "pwd+recovery_code" : "pwd+otp"));
+        metrics.SignIn(Recovery ? "recovery_code" : "otp", "success");
         if (Recovery)
             logger.LogInformation("Sign-in succeeded for {UserId} (pwd + recovery code; {Left} left)", user.Id, await users.CountRecoveryCodesAsync(user));
         else

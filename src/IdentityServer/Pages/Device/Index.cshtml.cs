@@ -1,3 +1,4 @@
+using IdentityServer.Hosting;
 using System.Globalization;
 using System.Security.Cryptography;
 using IdentityServer.Account;
@@ -20,7 +21,7 @@ namespace IdentityServer.Pages.Device;
 /// pending code leads, through sign-in when needed, to the confirmation screen with a sealed ticket that carries the code.
 /// </summary>
 public sealed class IndexModel(DeviceVerification verification, UserCodeAttemptLimiter limiter, InteractionTickets tickets,
-    IdentityServerOptions options, ILogger<IndexModel> logger) : PageModel
+    IdentityServerOptions options, ServerMetrics metrics, ILogger<IndexModel> logger) : PageModel
 {
     /// <summary>Base name of the cookie that identifies a browser session for the attempt limit.</summary>
     public const string SessionCookie = "idsrv.device";
@@ -43,6 +44,7 @@ public sealed class IndexModel(DeviceVerification verification, UserCodeAttemptL
         if (await limiter.TryAcquireAsync(address, SessionKey(), HttpContext.RequestAborted) is { } wait)
         {
             logger.LogWarning("User code entry refused for {ClientAddress}: too many attempts", UserCodeAttemptLimiter.AddressKey(address));
+            metrics.DeviceOutcome("throttled");
             var minutes = Math.Max(1, (int)Math.Ceiling(wait.TotalMinutes));
             Response.StatusCode = StatusCodes.Status429TooManyRequests;
             Response.Headers.RetryAfter = ((int)wait.TotalSeconds).ToString(CultureInfo.InvariantCulture);
@@ -56,6 +58,7 @@ public sealed class IndexModel(DeviceVerification verification, UserCodeAttemptL
         {
             case DeviceVerificationState.Unknown:
                 logger.LogWarning("User code entry failed for {ClientAddress}: unknown code", UserCodeAttemptLimiter.AddressKey(address));
+                metrics.DeviceOutcome("invalid_code");
                 ErrorMessage = "That code is not valid. Check the code shown on your device and try again.";
                 return Page();
             case DeviceVerificationState.Pending:
