@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one command that runs every test of the project on a fresh Debian machine (as root):
-#   1. installs what is missing (Debian's Chromium for the browser and interop tests, Debian's PostgreSQL),
+#   1. installs what is missing (Debian's Chromium for the browser and interop tests, Debian's PostgreSQL and HAProxy),
 #   2. builds the solution in Release,
 #   3. starts a throwaway PostgreSQL cluster (stopped and removed at the end, even on failure),
 #   4. runs the .NET tests (unit + integration) on SQLite, then again on PostgreSQL,
@@ -55,7 +55,8 @@ if [ ! -x "$CHROMIUM" ]; then
   apt-get install -y chromium || die "apt-get install chromium failed"
   [ -x "$CHROMIUM" ] || die "chromium was installed but $CHROMIUM does not exist"
 fi
-"$REPO_ROOT/scripts/postgres.sh" install || die "installing postgresql failed"
+# PostgreSQL (the second provider, and the multi-node test's database) and HAProxy (the multi-node test's TLS proxy).
+"$REPO_ROOT/scripts/cluster.sh" install || die "installing postgresql and haproxy failed"
 echo "dotnet   $(dotnet --version)"
 echo "node     $(node --version), npm $(npm --version 2>/dev/null)"
 echo "chromium $("$CHROMIUM" --version 2>/dev/null || echo '(version unknown)')"

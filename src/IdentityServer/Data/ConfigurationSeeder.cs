@@ -38,20 +38,28 @@ public sealed class ConfigurationSeeder(ClientApplicationManager clients, UserMa
         foreach (var c in options.Clients)
         {
             var profile = ToProfile(c);
-            if (await clients.FindAnyByClientIdAsync(c.ClientId, ct) is { } application)
+            for (var attempt = 1; ; attempt++)
             {
-                await clients.UpdateAsync(application, profile, ct);
-                await clients.ReplaceSecretAsync(application, c.ClientSecret, ct);
-            }
-            else
-            {
-                try { await clients.CreateAsync(profile, c.ClientSecret, ct: ct); }
-                catch (Exception e) when (e is OpenIddict.Abstractions.OpenIddictExceptions.ValidationException or Microsoft.EntityFrameworkCore.DbUpdateException)
+                try
                 {
-                    // Another node starting at the same time created it first: configuration still decides its settings.
-                    var created = await clients.FindAnyByClientIdAsync(c.ClientId, ct) ?? throw new InvalidOperationException($"Client '{c.ClientId}' could not be created.", e);
-                    await clients.UpdateAsync(created, profile, ct);
-                    await clients.ReplaceSecretAsync(created, c.ClientSecret, ct);
+                    // The first try may use this scope's cache; a retry reads the store as it is now.
+                    var application = attempt == 1 ? await clients.FindAnyByClientIdAsync(c.ClientId, ct) : await clients.FindStoredByClientIdAsync(c.ClientId, ct);
+                    if (application is null)
+                        await clients.CreateAsync(profile, c.ClientSecret, ct: ct);
+                    else
+                    {
+                        await clients.UpdateAsync(application, profile, ct);
+                        await clients.ReplaceSecretAsync(application, c.ClientSecret, ct);
+                    }
+                    break;
+                }
+                catch (Exception e) when (attempt < 3 && e is OpenIddict.Abstractions.OpenIddictExceptions.ValidationException
+                                              or OpenIddict.Abstractions.OpenIddictExceptions.ConcurrencyException or Microsoft.EntityFrameworkCore.DbUpdateException)
+                {
+                    // Another node starting at the same moment created or updated it first (the unique client_id, or the row's
+                    // concurrency token, decided): drop what failed and write configuration's settings over what is stored now.
+                    logger.LogDebug(e, "Client {ClientId} was written by another node at the same time; trying again", c.ClientId);
+                    db.ChangeTracker.Clear();
                 }
             }
         }

@@ -53,7 +53,7 @@ public class HealthTests
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/health/live")).StatusCode);
     }
 
-    [Fact]
+    [OncePerRunFact]
     public async Task Ready_Is503WhilePostgreSqlIsStopped_And200AgainOnceItIsBack()
     {
         await using var cluster = await PostgresCluster.StartAsync();

@@ -23,7 +23,7 @@ public class MetricsTests
     }
 
     /// <summary>The sum of the samples of <paramref name="metric"/> whose labels include every one of <paramref name="labels"/> (<c>name="value"</c>).</summary>
-    private static double Sample(string scrape, string metric, params string[] labels) =>
+    internal static double Sample(string scrape, string metric, params string[] labels) =>
         scrape.Split('\n')
             .Where(l => l.StartsWith(metric + "{", StringComparison.Ordinal) && labels.All(l.Contains))
             .Sum(l => double.Parse(l[(l.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture));

@@ -56,6 +56,13 @@ public sealed class ClientApplicationManager(
     public ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindAnyByClientIdAsync(string identifier, CancellationToken cancellationToken = default) =>
         base.FindByClientIdAsync(identifier, cancellationToken);
 
+    /// <summary>
+    /// The client as stored now, read past this scope's entity cache (which also remembers a lookup that found nothing): for the retry
+    /// after another node created the client between this scope's lookup and its insert.
+    /// </summary>
+    public ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindStoredByClientIdAsync(string identifier, CancellationToken cancellationToken = default) =>
+        Store.FindByClientIdAsync(identifier, cancellationToken);
+
     /// <summary>True when <paramref name="uri"/> is registered for <paramref name="application"/> (see the class summary).</summary>
     public override async ValueTask<bool> ValidateRedirectUriAsync(OpenIddictEntityFrameworkCoreApplication application, string uri, CancellationToken cancellationToken = default)
     {
