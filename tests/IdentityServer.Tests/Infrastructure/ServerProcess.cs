@@ -31,6 +31,20 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>A client that keeps no cookies and follows no redirects.</summary>
     public HttpClient Http { get; }
 
+    /// <summary>Sends SIGTERM, as a container runtime or service manager does to stop the server.</summary>
+    public void Terminate() => Process.Start("kill", ["-TERM", _process.Id.ToString()])!.WaitForExit();
+
+    /// <summary>Waits at most <paramref name="timeout"/> for the process to end; its exit code.</summary>
+    /// <exception cref="TimeoutException">It is still running.</exception>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try { await _process.WaitForExitAsync(cts.Token); }
+        catch (OperationCanceledException) { throw new TimeoutException("The server did not exit:\n" + Output); }
+        _process.WaitForExit(); // drains the output
+        return _process.ExitCode;
+    }
+
     /// <summary>Everything the process wrote so far (stdout and stderr).</summary>
     public string Output { get { lock (_output) return _output.ToString(); } }
 
