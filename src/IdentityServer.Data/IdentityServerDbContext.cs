@@ -39,13 +39,35 @@ public class IdentityServerDbContext(DbContextOptions<IdentityServerDbContext> o
     protected override void ConfigureConventions(ModelConfigurationBuilder builder)
     {
         base.ConfigureConventions(builder);
-        // SQLite stores DateTimeOffset as text and cannot compare or order it in SQL; a 64-bit
-        // binary form keeps comparisons (expiry, cleanup) translatable. Other providers keep native types.
-        // (OpenIddict's entities use DateTime in UTC, which SQLite compares correctly as text.)
+        // Every timestamp is written in UTC (offset 0) and read back in UTC, on every provider: PostgreSQL's timestamptz takes
+        // nothing else, and so an instant compares and round-trips the same on both. SQLite stores DateTimeOffset as text, which it
+        // cannot compare or order in SQL; there the UTC value goes into EF's 64-bit binary form, which orders by instant (rows
+        // written before with another offset read back as the same instant, in UTC). OpenIddict's entities use DateTime in UTC.
         if (Database.ProviderName == "Microsoft.EntityFrameworkCore.Sqlite")
         {
-            builder.Properties<DateTimeOffset>().HaveConversion<DateTimeOffsetToBinaryConverter>();
-            builder.Properties<DateTimeOffset?>().HaveConversion<DateTimeOffsetToBinaryConverter>();
+            builder.Properties<DateTimeOffset>().HaveConversion<UtcBinaryConverter>();
+            builder.Properties<DateTimeOffset?>().HaveConversion<UtcBinaryConverter>();
+        }
+        else
+        {
+            builder.Properties<DateTimeOffset>().HaveConversion<UtcConverter>();
+            builder.Properties<DateTimeOffset?>().HaveConversion<UtcConverter>();
+        }
+    }
+
+    /// <summary>A <see cref="DateTimeOffset"/> in UTC both ways (the same instant, offset 0).</summary>
+    public sealed class UtcConverter() : ValueConverter<DateTimeOffset, DateTimeOffset>(v => v.ToUniversalTime(), v => v.ToUniversalTime());
+
+    /// <summary><see cref="UtcConverter"/> and then EF Core's <see cref="DateTimeOffsetToBinaryConverter"/> (SQLite's column form).</summary>
+    public sealed class UtcBinaryConverter : ValueConverter<DateTimeOffset, long>
+    {
+        private static readonly ValueConverter Composite = new UtcConverter().ComposeWith(new DateTimeOffsetToBinaryConverter());
+
+        /// <summary>Creates the converter from the composition's expressions.</summary>
+        public UtcBinaryConverter() : base(
+            (System.Linq.Expressions.Expression<Func<DateTimeOffset, long>>)Composite.ConvertToProviderExpression,
+            (System.Linq.Expressions.Expression<Func<long, DateTimeOffset>>)Composite.ConvertFromProviderExpression)
+        {
         }
     }
 

@@ -5,8 +5,8 @@ namespace IdentityServer.Data;
 
 /// <summary>
 /// Fixed-window attempt counts kept in the database (table <c>ClientAuthenticationFailures</c>, one row per key), so that every node
-/// sharing the database adds to the same count: each step is one conditional statement, and the row is made at most once (its key is
-/// the primary key). Used for failed client authentications (RFC 6749 §2.3.1) and user-code entry (RFC 8628 §5.1).
+/// sharing the database adds to the same count: each attempt is one conditional increment, read back in the same transaction, and the
+/// row is made at most once (its key is the primary key). Used for failed client authentications (RFC 6749 §2.3.1) and user-code entry (RFC 8628 §5.1).
 /// </summary>
 public static class AttemptCounts
 {
@@ -22,14 +22,19 @@ public static class AttemptCounts
         {
             var now = time.GetUtcNow();
             var since = now.AddSeconds(-windowSeconds);
-            if (await db.ClientAuthenticationFailures.Where(f => f.Key == key && f.WindowStart > since)
-                    .ExecuteUpdateAsync(s => s.SetProperty(f => f.Count, f => f.Count + 1), ct) == 1
-                || await db.ClientAuthenticationFailures.Where(f => f.Key == key && f.WindowStart <= since)
-                    .ExecuteUpdateAsync(s => s.SetProperty(f => f.Count, 1).SetProperty(f => f.WindowStart, now).SetProperty(f => f.Throttled, false), ct) == 1)
+            // The increment and the read in one transaction: the update holds the row (PostgreSQL's row lock, SQLite's write lock)
+            // until the commit, so the count read is this attempt's own place, whatever runs beside it.
+            await using (var transaction = db.Database.CurrentTransaction is null ? await db.Database.BeginTransactionAsync(ct) : null)
             {
-                // Read after the increment: a concurrent attempt may have added one more, which only errs toward refusing.
-                var row = await db.ClientAuthenticationFailures.AsNoTracking().Where(f => f.Key == key).Select(f => new { f.Count, f.WindowStart }).FirstAsync(ct);
-                return (row.Count, row.WindowStart);
+                if (await db.ClientAuthenticationFailures.Where(f => f.Key == key && f.WindowStart > since)
+                        .ExecuteUpdateAsync(s => s.SetProperty(f => f.Count, f => f.Count + 1), ct) == 1
+                    || await db.ClientAuthenticationFailures.Where(f => f.Key == key && f.WindowStart <= since)
+                        .ExecuteUpdateAsync(s => s.SetProperty(f => f.Count, 1).SetProperty(f => f.WindowStart, now).SetProperty(f => f.Throttled, false), ct) == 1)
+                {
+                    var row = await db.ClientAuthenticationFailures.AsNoTracking().Where(f => f.Key == key).Select(f => new { f.Count, f.WindowStart }).FirstAsync(ct);
+                    if (transaction is not null) await transaction.CommitAsync(ct);
+                    return (row.Count, row.WindowStart);
+                }
             }
             var entry = db.ClientAuthenticationFailures.Add(new ClientAuthenticationFailureEntity { Key = key, WindowStart = now, Count = 1 });
             try
