@@ -50,7 +50,11 @@ public static class AttemptCounts
         }
     }
 
-    /// <summary>Whole seconds (at least 1) from <paramref name="now"/> until the window that started at <paramref name="windowStart"/> ends.</summary>
+    /// <summary>
+    /// Whole seconds (1 to <paramref name="windowSeconds"/>) from <paramref name="now"/> until the window that started at
+    /// <paramref name="windowStart"/> ends. A concurrent request may have started the window a moment after this one read its clock,
+    /// hence the upper bound.
+    /// </summary>
     public static TimeSpan Until(DateTimeOffset windowStart, int windowSeconds, DateTimeOffset now) =>
-        TimeSpan.FromSeconds(Math.Max(1, Math.Ceiling((windowStart.AddSeconds(windowSeconds) - now).TotalSeconds)));
+        TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling((windowStart.AddSeconds(windowSeconds) - now).TotalSeconds), 1, windowSeconds));
 }
