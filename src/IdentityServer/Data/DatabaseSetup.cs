@@ -33,8 +33,8 @@ public static class DatabaseSetup
     public const string DropLegacyProtocolTables = "20261130120100_DropLegacyProtocolTables";
 
     /// <summary>
-    /// Binds <see cref="DatabaseOptions"/> (validated at start-up: an unknown provider is a configuration error) and adds the DbContext,
-    /// configured when first resolved. A relative SQLite
+    /// Binds <see cref="DatabaseOptions"/> (validated at start-up: an unknown provider is a configuration error) and adds the DbContext
+    /// pool, configured when first resolved. A relative SQLite
     /// <c>Data Source</c> is resolved against the working directory and its folder created.
     /// </summary>
     public static IServiceCollection AddIdentityServerDatabase(this IServiceCollection services)
@@ -42,7 +42,9 @@ public static class DatabaseSetup
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName)
             .Validate(o => IsSupported(o.Provider), UnsupportedProvider).ValidateOnStart();
         services.AddSingleton(sp => sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<DatabaseOptions>>().Value);
-        services.AddDbContext<IdentityServerDbContext>((sp, o) =>
+        // Pooled: the options are built once and contexts are reused (reset between requests), instead of a new context and options
+        // per scope.
+        services.AddDbContextPool<IdentityServerDbContext>((sp, o) =>
         {
             var options = sp.GetRequiredService<DatabaseOptions>();
             switch (options.Provider)

@@ -31,13 +31,23 @@ public sealed class ClientAuthenticationThrottle(IdentityServerDbContext db, Ide
     {
         var now = time.GetUtcNow();
         var since = now.AddSeconds(-Limits.WindowSeconds);
-        var clientKey = clientId is null ? null : ClientKey(clientId);
-        var addressKey = address is null ? null : AddressKey(address);
-        var full = await db.ClientAuthenticationFailures.AsNoTracking()
-            .Where(f => f.WindowStart > since && ((f.Key == clientKey && f.Count >= Limits.FailuresPerClient) || (f.Key == addressKey && f.Count >= Limits.FailuresPerAddress)))
-            .Select(f => f.WindowStart).ToListAsync(ct);
-        return full.Count == 0 ? null : Until(full.Max(), now);
+        // "" matches no key (every key has a prefix), so an absent client or address asks nothing of that part.
+        DateTimeOffset? latest = null;
+        await foreach (var start in FullWindows(db, clientId is null ? "" : ClientKey(clientId), address is null ? "" : AddressKey(address), since,
+                           Limits.FailuresPerClient, Limits.FailuresPerAddress).WithCancellation(ct))
+            latest = latest is { } l && l > start ? l : start;
+        return latest is { } full ? Until(full, now) : null;
     }
+
+    /// <summary>
+    /// The windows at their limit among a client's and an address's counts: compiled once, since every request that authenticates a
+    /// client asks it (an uncompiled LINQ query is translated again on each call).
+    /// </summary>
+    private static readonly Func<IdentityServerDbContext, string, string, DateTimeOffset, int, int, IAsyncEnumerable<DateTimeOffset>> FullWindows =
+        EF.CompileAsyncQuery((IdentityServerDbContext db, string clientKey, string addressKey, DateTimeOffset since, int perClient, int perAddress) =>
+            db.ClientAuthenticationFailures.AsNoTracking()
+                .Where(f => f.WindowStart > since && ((f.Key == clientKey && f.Count >= perClient) || (f.Key == addressKey && f.Count >= perAddress)))
+                .Select(f => f.WindowStart));
 
     /// <summary>
     /// Counts one failed authentication for the confidential client <paramref name="clientId"/> (null for an unknown or public client:
