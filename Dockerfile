@@ -12,7 +12,8 @@ COPY src/IdentityServer/IdentityServer.csproj src/IdentityServer/
 COPY src/IdentityServer.Data/IdentityServer.Data.csproj src/IdentityServer.Data/
 COPY migrations/IdentityServer.Migrations.Sqlite/IdentityServer.Migrations.Sqlite.csproj migrations/IdentityServer.Migrations.Sqlite/
 COPY migrations/IdentityServer.Migrations.PostgreSql/IdentityServer.Migrations.PostgreSql.csproj migrations/IdentityServer.Migrations.PostgreSql/
-RUN dotnet restore src/IdentityServer/IdentityServer.csproj -r linux-x64
+# The same runtime and ReadyToRun setting as the publish below: restore fetches the ReadyToRun compiler only when told.
+RUN dotnet restore src/IdentityServer/IdentityServer.csproj -r linux-x64 -p:PublishReadyToRun=true
 COPY src/ src/
 COPY migrations/ migrations/
 # ReadyToRun: precompiled code starts the server in about half the time (measured: 5.3 s → 2.9 s to the first token).

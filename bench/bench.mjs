@@ -228,21 +228,17 @@ async function scenarioOptions(scenario, target) {
       return { url: url + target.paths.introspect, method: 'POST', headers: { authorization: basic, 'content-type': form }, body: `token=${token}` };
     }
     case 'refresh': {
-      // One rotating refresh-token chain per connection, each from its own sign-in.
+      // Rotating refresh-token chains, twice as many as connections, each from its own sign-in. A request takes a token from the
+      // pool and its response puts the rotated one back (autocannon clears a connection's context after every request, so the
+      // chains live here).
       const pool = [];
       for (let i = 0; i < connections * 2; i++) pool.push((await signIn(target)).refresh_token);
       return {
         url: url + target.paths.token,
         requests: [{
           method: 'POST', headers: { authorization: basic, 'content-type': form },
-          setupRequest: (req, context) => {
-            context.token ??= pool.pop();
-            return { ...req, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(context.token)}` };
-          },
-          onResponse: (status, body, context) => {
-            if (status === 200) context.token = JSON.parse(body).refresh_token;
-            else context.token = pool.pop();
-          },
+          setupRequest: (req) => ({ ...req, body: `grant_type=refresh_token&refresh_token=${encodeURIComponent(pool.shift() ?? '')}` }),
+          onResponse: (status, body) => { if (status === 200) pool.push(JSON.parse(body).refresh_token); },
         }],
       };
     }
@@ -280,7 +276,8 @@ try {
   let postgres = null;
   if (wanted.has('postgres')) {
     try {
-      const pgDir = join(dataDir, 'pg');
+      // Its own folder under the temp dir: as root, the cluster belongs to the postgres user, who cannot enter dataDir (0700).
+      const pgDir = mkdtempSync(join(tmpdir(), 'idp-bench-pg-'));
       const port = execFileSync('bash', [join(repoRoot, 'scripts', 'postgres.sh'), 'freeport']).toString().trim();
       postgres = execFileSync('bash', [join(repoRoot, 'scripts', 'postgres.sh'), 'start', pgDir, port]).toString().trim();
       cleanups.unshift(() => execFileSync('bash', [join(repoRoot, 'scripts', 'postgres.sh'), 'stop', pgDir]));
@@ -341,3 +338,4 @@ try {
   for (const c of cleanups) { try { c(); } catch { /* best effort */ } }
 }
 console.table(rows);
+console.log('node-oidc-provider keeps its state in memory (its development adapter); our server writes codes, refresh tokens and counts to its database.');

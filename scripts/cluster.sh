@@ -85,8 +85,11 @@ case "${1:-}" in
       # The package may start its own service on the default configuration; the cluster runs its own instance.
       (command -v service >/dev/null 2>&1 && service haproxy stop) >/dev/null 2>&1 || true
     fi
-    command -v curl >/dev/null 2>&1 || apt-get install -y --no-install-recommends curl
-    command -v openssl >/dev/null 2>&1 || apt-get install -y --no-install-recommends openssl
+    for tool in curl openssl; do
+      command -v "$tool" >/dev/null 2>&1 && continue
+      [ "$(id -u)" -eq 0 ] || die "installing $tool needs root (apt-get)"
+      apt-get update && apt-get install -y --no-install-recommends "$tool"
+    done
     ;;
   up)
     dir="${2:?DIR}"
@@ -147,7 +150,8 @@ frontend https
   http-request del-header X-Forwarded-For
   http-request set-header X-Forwarded-Proto https
   option forwardfor
-  http-request return status 404 if { path_beg /metrics }
+  # Decoded and lower-cased, as the nodes compare paths: /METRICS or /%6Detrics are refused too.
+  http-request return status 404 if { path,url_dec,lower -m beg /metrics }
   default_backend nodes
 
 backend nodes
@@ -174,7 +178,10 @@ EOF
     ;;
   nodes-start)
     dir="${2:?DIR}"
+    # A node that does not become ready is not left running.
+    trap 'status=$?; if [ $status -ne 0 ]; then stop_node "$dir" 1; stop_node "$dir" 2; fi' EXIT
     nodes_start "$dir"
+    trap - EXIT
     ;;
   down)
     dir="${2:?DIR}"

@@ -35,6 +35,9 @@ PG_DIR=""
 on_exit() {
   local status=$?
   if [ -n "$PG_DIR" ]; then "$REPO_ROOT/scripts/postgres.sh" stop "$PG_DIR" || true; fi
+  # Clusters the tests start themselves (multi-node, health, store specification) are left behind only if the run was killed.
+  for d in /tmp/idsrv-cluster-*; do [ -d "$d" ] && "$REPO_ROOT/scripts/cluster.sh" down "$d" >/dev/null 2>&1 || true; done
+  for d in /tmp/idsrv-pg-*; do [ -d "$d" ] && "$REPO_ROOT/scripts/postgres.sh" stop "$d" >/dev/null 2>&1 || true; done
   if [ "$status" -ne 0 ]; then
     printf '\nFAILED in phase: %s (exit code %s)\n' "$PHASE" "$status" >&2
   fi

@@ -14,10 +14,12 @@ public static class AttemptCounts
     /// Adds one attempt to <paramref name="key"/> (at most 120 characters) and returns the count and the start of its window. A window
     /// lasts <paramref name="windowSeconds"/> seconds from its first attempt; an attempt after it starts a new window at 1.
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="key"/> is longer than 120 characters (the column's size on every provider).</exception>
     /// <exception cref="DbUpdateException">When the row could not be made or changed three times over (contention beyond reason).</exception>
     public static async Task<(int Count, DateTimeOffset WindowStart)> AddAsync(IdentityServerDbContext db, string key, int windowSeconds, TimeProvider time,
         CancellationToken ct)
     {
+        if (key.Length > MaxKeyLength) throw new ArgumentException($"An attempt count key is at most {MaxKeyLength} characters.", nameof(key));
         for (var attempt = 0; ; attempt++)
         {
             var now = time.GetUtcNow();
@@ -49,6 +51,9 @@ public static class AttemptCounts
             finally { entry.State = EntityState.Detached; }
         }
     }
+
+    /// <summary>The longest key, characters.</summary>
+    public const int MaxKeyLength = 120;
 
     /// <summary>
     /// Whole seconds (1 to <paramref name="windowSeconds"/>) from <paramref name="now"/> until the window that started at

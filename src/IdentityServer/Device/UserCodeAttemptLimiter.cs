@@ -24,16 +24,22 @@ public sealed class UserCodeAttemptLimiter(IdentityServerDbContext db, IdentityS
     private DeviceFlowOptions Limits => options.DeviceFlow;
 
     /// <summary>
-    /// Counts one attempt for <paramref name="session"/> and then for <paramref name="address"/>. Null when both are within their
+    /// Counts one attempt for <paramref name="session"/> (when there is one) and then for <paramref name="address"/>. Null when both are within their
     /// limits; else how long until the full window ends (whole seconds, at least 1). A session that is refused does not use up its
     /// address's attempts.
     /// </summary>
-    public async Task<TimeSpan?> TryAcquireAsync(IPAddress? address, string session, CancellationToken ct)
+    /// <exception cref="Microsoft.EntityFrameworkCore.DbUpdateException">The count could not be written (see <see cref="AttemptCounts.AddAsync"/>).</exception>
+    public async Task<TimeSpan?> TryAcquireAsync(IPAddress? address, string? session, CancellationToken ct)
     {
         var window = Limits.UserCodeAttemptWindowSeconds;
-        var bySession = await AttemptCounts.AddAsync(db, "usercode-session:" + session, window, time, ct);
-        if (bySession.Count > Limits.UserCodeAttemptsPerSession)
-            return AttemptCounts.Until(bySession.WindowStart, window, time.GetUtcNow());
+        // Without a session (no cookie) only the address limit applies: one shared bucket would let a few cookie-less requests block
+        // every cookie-less person on every node.
+        if (session is not null)
+        {
+            var bySession = await AttemptCounts.AddAsync(db, "usercode-session:" + session, window, time, ct);
+            if (bySession.Count > Limits.UserCodeAttemptsPerSession)
+                return AttemptCounts.Until(bySession.WindowStart, window, time.GetUtcNow());
+        }
         var byAddress = await AttemptCounts.AddAsync(db, "usercode-address:" + AddressKey(address), window, time, ct);
         return byAddress.Count > Limits.UserCodeAttemptsPerAddress ? AttemptCounts.Until(byAddress.WindowStart, window, time.GetUtcNow()) : null;
     }

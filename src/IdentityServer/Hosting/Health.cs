@@ -39,8 +39,9 @@ public static class Health
         app.MapHealthChecks(ReadyPath, new HealthCheckOptions { Predicate = c => c.Tags.Contains(ReadyTag), ResponseWriter = WriteAsync });
     }
 
-    /// <summary>Whether <paramref name="path"/> is one of the probes.</summary>
-    public static bool IsProbe(PathString path) => path.StartsWithSegments("/health");
+    /// <summary>Whether <paramref name="path"/> is one of the two probes (compared as ASP.NET routes compare: without case).</summary>
+    public static bool IsProbe(PathString path) =>
+        path.Equals(LivePath, StringComparison.OrdinalIgnoreCase) || path.Equals(ReadyPath, StringComparison.OrdinalIgnoreCase);
 
     private static Task WriteAsync(HttpContext context, HealthReport report)
     {
@@ -53,15 +54,18 @@ public static class Health
 }
 
 /// <summary>
-/// Ready means the node can issue tokens: the database answers, no migration is pending (a node of a newer release waits until
+/// Ready means the node can issue tokens: it is not stopping (from SIGTERM on it answers 503, so the proxy stops sending it new
+/// requests while those in flight finish), the database answers, no migration is pending (a node of a newer release waits until
 /// <c>migrate</c> ran), and a signing key is active now. Each failure is reported as Unhealthy with a one-line reason; the exception
 /// detail goes to the log only.
 /// </summary>
-public sealed class ReadinessCheck(IdentityServerDbContext db, IdentityServerOptions options, TimeProvider time, ILogger<ReadinessCheck> logger) : IHealthCheck
+public sealed class ReadinessCheck(IdentityServerDbContext db, IdentityServerOptions options, TimeProvider time, IHostApplicationLifetime lifetime,
+    ILogger<ReadinessCheck> logger) : IHealthCheck
 {
     /// <inheritdoc />
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
     {
+        if (lifetime.ApplicationStopping.IsCancellationRequested) return HealthCheckResult.Unhealthy("The node is stopping.");
         try
         {
             if (!await db.Database.CanConnectAsync(ct)) return HealthCheckResult.Unhealthy("The database does not answer.");

@@ -68,8 +68,8 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
         var device = o.DeviceFlow;
         if (device.DeviceCodeLifetimeSeconds is < 60 or > 1800) errors.Add("IdentityServer:DeviceFlow:DeviceCodeLifetimeSeconds must be 60..1800.");
         if (device.PollingIntervalSeconds is < 1 or > 60) errors.Add("IdentityServer:DeviceFlow:PollingIntervalSeconds must be 1..60.");
-        if (device.UserCodeAttemptsPerAddress < 1 || device.UserCodeAttemptsPerSession < 1 || device.UserCodeAttemptWindowSeconds < 1)
-            errors.Add("IdentityServer:DeviceFlow: the user code attempt limits and their window must be positive.");
+        if (device.UserCodeAttemptsPerAddress < 1 || device.UserCodeAttemptsPerSession < 1 || device.UserCodeAttemptWindowSeconds is < 1 or > 86400)
+            errors.Add("IdentityServer:DeviceFlow: the user code attempt limits must be positive and their window 1..86400 seconds.");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

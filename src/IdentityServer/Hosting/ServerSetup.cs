@@ -101,6 +101,7 @@ public static class ServerSetup
         services.AddScoped<IUserStore<ApplicationUser>, ApplicationUserStore>();
         services.AddSingleton<IConfigureOptions<IdentityPasskeyOptions>, PasskeySetup>();
         services.AddScoped<Passkeys>();
+        services.AddScoped<SignInAttempts>();
         services.AddAuthentication().AddCookie(TwoFactorLogin.Scheme);
         services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions>, CookieSetup>();
         services.AddSingleton<IConfigureOptions<Microsoft.AspNetCore.Antiforgery.AntiforgeryOptions>, CookieSetup>();

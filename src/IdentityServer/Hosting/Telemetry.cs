@@ -72,7 +72,8 @@ public static class Telemetry
             && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(header[7..].Trim())), SHA256.HashData(Encoding.UTF8.GetBytes(expected.Trim()))))
             return null;
         response.StatusCode = StatusCodes.Status401Unauthorized;
-        response.Headers.WWWAuthenticate = "Bearer realm=\"metrics\"";
+        // No credentials: the bare challenge; wrong ones: invalid_token (RFC 6750 §3, §3.1).
+        response.Headers.WWWAuthenticate = header.Length == 0 ? "Bearer realm=\"metrics\"" : "Bearer realm=\"metrics\", error=\"invalid_token\"";
         return Task.CompletedTask;
     }
 

@@ -79,7 +79,11 @@ public sealed class MetricsOptions
     /// <summary>Serves <c>/metrics</c> (default true). Off, the path is not found; OTLP export does not depend on it.</summary>
     public bool Enabled { get; set; } = true;
 
-    /// <summary>The bearer secret a remote scraper sends (at least 32 characters), or null for loopback only (default). Compared in constant time.</summary>
+    /// <summary>
+    /// The bearer secret a remote scraper sends (at least 32 characters), or null for loopback only (default). Compared in constant time.
+    /// Scrapes go to each node directly, over the internal network and plain http (RFC 6750 §5.3 asks for TLS: keep that network
+    /// private, as the compose file's is, or put the scraper on the node's machine).
+    /// </summary>
     public string? BearerToken { get; set; }
 }
 

@@ -20,7 +20,7 @@ namespace IdentityServer.Pages.Account;
 /// </summary>
 public sealed class LoginModel(
     UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, InteractionService interaction, Passkeys passkeys,
-    IdentityServerOptions options, IAuditLog audit, TimeProvider time, ServerMetrics metrics, ILogger<LoginModel> logger) : PageModel
+    IdentityServerOptions options, IAuditLog audit, TimeProvider time, ServerMetrics metrics, SignInAttempts attempts, ILogger<LoginModel> logger) : PageModel
 {
     [BindProperty] public InputModel Input { get; set; } = new();
     [BindProperty(SupportsGet = true)] public string? ReturnUrl { get; set; }
@@ -72,8 +72,10 @@ public sealed class LoginModel(
             return Page();
         }
 
-        var wasLockedOut = await users.IsLockedOutAsync(user);
-        var result = await signIn.CheckPasswordSignInAsync(user, Input.Password, lockoutOnFailure: true);
+        // The account's attempt budget first (atomic across nodes): spent, the password is not even checked.
+        var wasLockedOut = !await attempts.TryTakeAsync(user, HttpContext.RequestAborted) || await users.IsLockedOutAsync(user);
+        var result = wasLockedOut ? Microsoft.AspNetCore.Identity.SignInResult.LockedOut
+            : await signIn.CheckPasswordSignInAsync(user, Input.Password, lockoutOnFailure: true);
         if (!result.Succeeded)
         {
             // One message, and the same hashing work, for wrong password and lockout alike (Identity skips the hash
@@ -91,6 +93,7 @@ public sealed class LoginModel(
         }
 
         metrics.SignIn("pwd", "success");
+        await attempts.GiveBackAsync(user, HttpContext.RequestAborted);
         // Two-step verification on means a second step, whatever state the key is in: if it cannot be read, only a recovery
         // code gets through (the second-step page logs that), rather than the password alone.
         if (await users.GetTwoFactorEnabledAsync(user))
@@ -101,6 +104,7 @@ public sealed class LoginModel(
         }
 
         await TwoFactorLogin.EndAsync(HttpContext);
+        await attempts.ResetAsync(user, HttpContext.RequestAborted);
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SessionClaims.Create(time.GetUtcNow(), "pwd"));
         logger.LogInformation("Sign-in succeeded for {UserId} (pwd)", user.Id);
         await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInSucceeded, user.Id, "pwd"));

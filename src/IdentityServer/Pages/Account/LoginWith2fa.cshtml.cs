@@ -16,7 +16,7 @@ namespace IdentityServer.Pages.Account;
 /// RFC 8176.
 /// </summary>
 public sealed class LoginWith2faModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn,
-    IAuditLog audit, TimeProvider time, ServerMetrics metrics, ILogger<LoginWith2faModel> logger) : PageModel
+    IAuditLog audit, TimeProvider time, ServerMetrics metrics, SignInAttempts attempts, ILogger<LoginWith2faModel> logger) : PageModel
 {
     [BindProperty(SupportsGet = true)] public string? ReturnUrl { get; set; }
     [BindProperty(SupportsGet = true)] public bool Recovery { get; set; }
@@ -40,7 +40,8 @@ public sealed class LoginWith2faModel(UserManager<ApplicationUser> users, SignIn
         if (user is null) return RedirectToLogin();
         if (!ModelState.IsValid) return Page();
 
-        if (await users.IsLockedOutAsync(user))
+        // The account's attempt budget (shared with the password step, atomic across nodes), then Identity's lockout.
+        if (!await attempts.TryTakeAsync(user, HttpContext.RequestAborted) || await users.IsLockedOutAsync(user))
         {
             logger.LogWarning("Second factor refused for {UserId}: locked out", user.Id);
             await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInFailed, user.Id, "locked out"));
@@ -68,6 +69,7 @@ public sealed class LoginWith2faModel(UserManager<ApplicationUser> users, SignIn
         }
 
         await users.ResetAccessFailedCountAsync(user);
+        await attempts.ResetAsync(user, HttpContext.RequestAborted);
         await TwoFactorLogin.EndAsync(HttpContext);
         string[] amr = Recovery ? ["pwd", "mfa"] : ["pwd", "otp", "mfa"];
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SessionClaims.Create(time.GetUtcNow(), amr));

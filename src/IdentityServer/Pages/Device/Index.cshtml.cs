@@ -71,12 +71,12 @@ public sealed class IndexModel(DeviceVerification verification, UserCodeAttemptL
         }
     }
 
-    /// <summary>The browser session for the attempt limit: the sign-in session when there is one, else this page's own cookie.</summary>
-    private string SessionKey()
+    /// <summary>The browser session for the attempt limit: the sign-in session when there is one, else this page's own cookie; null without either.</summary>
+    private string? SessionKey()
     {
         if (SessionClaims.FromPrincipal(User)?.SessionId is { } sid) return "sid:" + sid;
         var (name, _) = CookieSetup.OwnCookie(options, SessionCookie);
-        return Request.Cookies[name] is { Length: > 0 and <= 64 } value ? "cookie:" + value : "none";
+        return Request.Cookies[name] is { Length: > 0 and <= 64 } value ? "cookie:" + value : null;
     }
 
     private void EnsureSessionCookie()
