@@ -134,6 +134,8 @@ EOF
     cat >"$dir/haproxy.cfg" <<EOF
 global
   pidfile $dir/haproxy.pid
+  # normalize-uri (below) is still marked experimental in HAProxy 2.6, Debian 12's version.
+  expose-experimental-directives
   daemon
   maxconn 4096
 
@@ -151,6 +153,9 @@ frontend https
   http-request set-header X-Forwarded-Proto https
   option forwardfor
   # Decoded and lower-cased, as the nodes compare paths: /METRICS or /%6Detrics are refused too.
+  http-request normalize-uri path-strip-dot
+  http-request normalize-uri path-strip-dotdot
+  http-request normalize-uri path-merge-slashes
   http-request return status 404 if { path,url_dec,lower -m beg /metrics }
   default_backend nodes
 
@@ -179,7 +184,7 @@ EOF
   nodes-start)
     dir="${2:?DIR}"
     # A node that does not become ready is not left running.
-    trap 'status=$?; if [ $status -ne 0 ]; then stop_node "$dir" 1; stop_node "$dir" 2; fi' EXIT
+    trap 'status=$?; if [ $status -ne 0 ]; then stop_node "$dir" 1 || true; stop_node "$dir" 2 || true; fi' EXIT
     nodes_start "$dir"
     trap - EXIT
     ;;

@@ -31,13 +31,21 @@ die() {
   exit 1
 }
 
+# This run's temp folder (the tests' databases, clusters and server folders go under it through TMPDIR); traversable, so the
+# postgres user can reach the clusters made inside it.
+RUN_TMP="$(mktemp -d /tmp/idsrv-run-XXXXXX)"
+chmod 711 "$RUN_TMP"
+export TMPDIR="$RUN_TMP"
+
 PG_DIR=""
 on_exit() {
   local status=$?
   if [ -n "$PG_DIR" ]; then "$REPO_ROOT/scripts/postgres.sh" stop "$PG_DIR" || true; fi
-  # Clusters the tests start themselves (multi-node, health, store specification) are left behind only if the run was killed.
-  for d in /tmp/idsrv-cluster-*; do [ -d "$d" ] && "$REPO_ROOT/scripts/cluster.sh" down "$d" >/dev/null 2>&1 || true; done
-  for d in /tmp/idsrv-pg-*; do [ -d "$d" ] && "$REPO_ROOT/scripts/postgres.sh" stop "$d" >/dev/null 2>&1 || true; done
+  # Clusters the tests start themselves (multi-node, health, store specification) live in this run's own temp folder; they are
+  # left there only when a test was killed. Other runs' and people's clusters are elsewhere and untouched.
+  for d in "$RUN_TMP"/idsrv-cluster-*; do [ -d "$d" ] && "$REPO_ROOT/scripts/cluster.sh" down "$d" >/dev/null 2>&1 || true; done
+  for d in "$RUN_TMP"/idsrv-pg-*; do [ -d "$d" ] && "$REPO_ROOT/scripts/postgres.sh" stop "$d" >/dev/null 2>&1 || true; done
+  rm -rf "$RUN_TMP"
   if [ "$status" -ne 0 ]; then
     printf '\nFAILED in phase: %s (exit code %s)\n' "$PHASE" "$status" >&2
   fi

@@ -21,28 +21,39 @@ public sealed class SignInAttempts(IdentityServerDbContext db, UserManager<Appli
     private static string Key(string userId) => "signin-user:" + userId;
 
     /// <summary>
-    /// Takes one place for <paramref name="user"/>: false when the budget of the window is spent (answer as locked out; the account's
-    /// lockout end is then set to the window's end).
+    /// Takes one place for <paramref name="user"/>: the start of the window it was taken in, to give it back with; null when the
+    /// budget of the window is spent (answer as locked out; the account's lockout end is then set to a full lockout from now, or the
+    /// window's end if later).
     /// </summary>
     /// <exception cref="DbUpdateException">The count could not be written.</exception>
-    public async Task<bool> TryTakeAsync(ApplicationUser user, CancellationToken ct)
+    public async Task<DateTimeOffset?> TryTakeAsync(ApplicationUser user, CancellationToken ct)
     {
         var lockout = identity.Value.Lockout;
         var window = (int)lockout.DefaultLockoutTimeSpan.TotalSeconds;
         var (count, start) = await AttemptCounts.AddAsync(db, Key(user.Id), window, time, ct);
-        if (count <= lockout.MaxFailedAccessAttempts) return true;
+        if (count <= lockout.MaxFailedAccessAttempts) return start;
         var end = start.AddSeconds(window);
+        var full = time.GetUtcNow() + lockout.DefaultLockoutTimeSpan;
+        if (full > end) end = full;
         // Best effort: a concurrent request may have saved the user first (Identity then reports a concurrency failure); the budget
         // refuses the attempt either way.
         if (await users.GetLockoutEndDateAsync(user) is not { } current || current < end) await users.SetLockoutEndDateAsync(user, end);
-        return false;
+        return null;
     }
 
-    /// <summary>Gives back the place of an attempt whose check succeeded (a right password before its second step, for instance).</summary>
-    public Task GiveBackAsync(ApplicationUser user, CancellationToken ct) =>
-        db.ClientAuthenticationFailures.Where(f => f.Key == Key(user.Id) && f.Count > 0).ExecuteUpdateAsync(s => s.SetProperty(f => f.Count, f => f.Count - 1), ct);
+    /// <summary>
+    /// Gives back the place taken in the window that started at <paramref name="windowStart"/>, after its check succeeded (a right
+    /// password before its second step, for instance). A place from an earlier window is not given back into a later one. Not
+    /// cancellable: a client that hangs up after a right answer must not leave the place taken.
+    /// </summary>
+    public Task GiveBackAsync(ApplicationUser user, DateTimeOffset windowStart) =>
+        db.ClientAuthenticationFailures.Where(f => f.Key == Key(user.Id) && f.WindowStart == windowStart && f.Count > 0)
+            .ExecuteUpdateAsync(s => s.SetProperty(f => f.Count, f => f.Count - 1), CancellationToken.None);
+
+    /// <summary>Clears the count: after a completed sign-in, and when an administrator unlocks the account.</summary>
+    public static Task ResetAsync(IdentityServerDbContext db, string userId) =>
+        db.ClientAuthenticationFailures.Where(f => f.Key == Key(userId)).ExecuteDeleteAsync(CancellationToken.None);
 
     /// <summary>Clears the count after a completed sign-in.</summary>
-    public Task ResetAsync(ApplicationUser user, CancellationToken ct) =>
-        db.ClientAuthenticationFailures.Where(f => f.Key == Key(user.Id)).ExecuteDeleteAsync(ct);
+    public Task ResetAsync(ApplicationUser user) => ResetAsync(db, user.Id);
 }

@@ -66,6 +66,7 @@ public sealed class UserAdministration(UserManager<ApplicationUser> users, RoleM
         ChangeAsync(userNameOrId, AuditEvents.UserUnlocked, actor, null, async u =>
         {
             var r = await users.SetLockoutEndDateAsync(u, null);
+            if (r.Succeeded) await IdentityServer.Account.SignInAttempts.ResetAsync(db, u.Id);
             return r.Succeeded ? await users.ResetAccessFailedCountAsync(u) : r;
         }, ct);
 

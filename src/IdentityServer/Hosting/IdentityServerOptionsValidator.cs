@@ -51,7 +51,7 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
 
         if (o.ClientAuthentication.FailuresPerClient < 1 || o.ClientAuthentication.FailuresPerAddress < 1 || o.ClientAuthentication.WindowSeconds is < 1 or > 86400)
             errors.Add("IdentityServer:ClientAuthentication: FailuresPerClient and FailuresPerAddress must be at least 1, WindowSeconds 1..86400.");
-        if (o.Metrics.BearerToken is { } scrape && scrape.Trim().Length < 32)
+        if (!string.IsNullOrWhiteSpace(o.Metrics.BearerToken) && o.Metrics.BearerToken.Trim().Length < 32)
             errors.Add("IdentityServer:Metrics:BearerToken must be at least 32 characters (or unset for loopback-only scraping).");
         if (o.Hsts.MaxAgeSeconds < 0) errors.Add("IdentityServer:Hsts:MaxAgeSeconds must be 0 or more.");
         if (o.Cleanup.IntervalSeconds < 60 || o.Cleanup.RetentionSeconds < 0 || o.Cleanup.BatchSize is < 1 or > 10_000)

@@ -62,7 +62,7 @@ public static class Telemetry
     {
         if (context.Connection.RemoteIpAddress is { } address && IPAddress.IsLoopback(address)) return null;
         var response = context.Response;
-        if (options.BearerToken is not { } expected)
+        if (string.IsNullOrWhiteSpace(options.BearerToken) || options.BearerToken is not { } expected)
         {
             response.StatusCode = StatusCodes.Status403Forbidden;
             return response.WriteAsync("Metrics are served to loopback callers only.\n");
@@ -73,7 +73,8 @@ public static class Telemetry
             return null;
         response.StatusCode = StatusCodes.Status401Unauthorized;
         // No credentials: the bare challenge; wrong ones: invalid_token (RFC 6750 §3, §3.1).
-        response.Headers.WWWAuthenticate = header.Length == 0 ? "Bearer realm=\"metrics\"" : "Bearer realm=\"metrics\", error=\"invalid_token\"";
+        response.Headers.WWWAuthenticate = header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? "Bearer realm=\"metrics\", error=\"invalid_token\"" : "Bearer realm=\"metrics\"";
         return Task.CompletedTask;
     }
 

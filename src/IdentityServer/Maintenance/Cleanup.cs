@@ -58,7 +58,9 @@ public sealed class Cleanup(IServiceScopeFactory scopes, IdentityServerOptions o
     {
         var keyCutoff = cutoff.AddDays(-options.Keys.RetiredPublishedDays);
         var sessionCutoff = cutoff.AddSeconds(-options.Lifetimes.RefreshTokenAbsoluteSeconds);
-        var failureCutoff = cutoff.AddSeconds(-Math.Max(options.ClientAuthentication.WindowSeconds, options.DeviceFlow.UserCodeAttemptWindowSeconds));
+        // Attempt counts stay for the longest of their windows (client authentication, user codes, the sign-in lockout budget).
+        var lockoutSeconds = (int)services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Identity.IdentityOptions>>().Value.Lockout.DefaultLockoutTimeSpan.TotalSeconds;
+        var failureCutoff = cutoff.AddSeconds(-Math.Max(lockoutSeconds, Math.Max(options.ClientAuthentication.WindowSeconds, options.DeviceFlow.UserCodeAttemptWindowSeconds)));
         var batch = options.Cleanup.BatchSize;
         async Task<int> Drain(Func<int, Task<int>> deleteBatch)
         {

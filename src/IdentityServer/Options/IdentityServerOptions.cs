@@ -80,7 +80,7 @@ public sealed class MetricsOptions
     public bool Enabled { get; set; } = true;
 
     /// <summary>
-    /// The bearer secret a remote scraper sends (at least 32 characters), or null for loopback only (default). Compared in constant time.
+    /// The bearer secret a remote scraper sends (at least 32 characters), or null or blank for loopback only (default). Compared in constant time.
     /// Scrapes go to each node directly, over the internal network and plain http (RFC 6750 §5.3 asks for TLS: keep that network
     /// private, as the compose file's is, or put the scraper on the node's machine).
     /// </summary>

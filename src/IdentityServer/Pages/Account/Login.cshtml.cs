@@ -73,7 +73,8 @@ public sealed class LoginModel(
         }
 
         // The account's attempt budget first (atomic across nodes): spent, the password is not even checked.
-        var wasLockedOut = !await attempts.TryTakeAsync(user, HttpContext.RequestAborted) || await users.IsLockedOutAsync(user);
+        var place = await users.IsLockedOutAsync(user) ? null : await attempts.TryTakeAsync(user, HttpContext.RequestAborted);
+        var wasLockedOut = place is null;
         var result = wasLockedOut ? Microsoft.AspNetCore.Identity.SignInResult.LockedOut
             : await signIn.CheckPasswordSignInAsync(user, Input.Password, lockoutOnFailure: true);
         if (!result.Succeeded)
@@ -93,7 +94,7 @@ public sealed class LoginModel(
         }
 
         metrics.SignIn("pwd", "success");
-        await attempts.GiveBackAsync(user, HttpContext.RequestAborted);
+        await attempts.GiveBackAsync(user, place!.Value);
         // Two-step verification on means a second step, whatever state the key is in: if it cannot be read, only a recovery
         // code gets through (the second-step page logs that), rather than the password alone.
         if (await users.GetTwoFactorEnabledAsync(user))
@@ -104,7 +105,7 @@ public sealed class LoginModel(
         }
 
         await TwoFactorLogin.EndAsync(HttpContext);
-        await attempts.ResetAsync(user, HttpContext.RequestAborted);
+        await attempts.ResetAsync(user);
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SessionClaims.Create(time.GetUtcNow(), "pwd"));
         logger.LogInformation("Sign-in succeeded for {UserId} (pwd)", user.Id);
         await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInSucceeded, user.Id, "pwd"));

@@ -41,7 +41,7 @@ public sealed class LoginWith2faModel(UserManager<ApplicationUser> users, SignIn
         if (!ModelState.IsValid) return Page();
 
         // The account's attempt budget (shared with the password step, atomic across nodes), then Identity's lockout.
-        if (!await attempts.TryTakeAsync(user, HttpContext.RequestAborted) || await users.IsLockedOutAsync(user))
+        if (await users.IsLockedOutAsync(user) || await attempts.TryTakeAsync(user, HttpContext.RequestAborted) is null)
         {
             logger.LogWarning("Second factor refused for {UserId}: locked out", user.Id);
             await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInFailed, user.Id, "locked out"));
@@ -69,7 +69,7 @@ public sealed class LoginWith2faModel(UserManager<ApplicationUser> users, SignIn
         }
 
         await users.ResetAccessFailedCountAsync(user);
-        await attempts.ResetAsync(user, HttpContext.RequestAborted);
+        await attempts.ResetAsync(user);
         await TwoFactorLogin.EndAsync(HttpContext);
         string[] amr = Recovery ? ["pwd", "mfa"] : ["pwd", "otp", "mfa"];
         await signIn.SignInWithClaimsAsync(user, isPersistent: false, SessionClaims.Create(time.GetUtcNow(), amr));

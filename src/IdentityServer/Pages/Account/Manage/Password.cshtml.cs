@@ -1,3 +1,4 @@
+using IdentityServer.Account;
 using System.ComponentModel.DataAnnotations;
 using IdentityServer.Data.Entities;
 using Microsoft.AspNetCore.Identity;
@@ -6,7 +7,7 @@ using Microsoft.AspNetCore.Mvc;
 namespace IdentityServer.Pages.Account.Manage;
 
 /// <summary>Change password: the current one, then a new one (at least 12 characters, Identity's policy). The session stays signed in.</summary>
-public sealed class PasswordModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, ILogger<PasswordModel> logger)
+public sealed class PasswordModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, SignInAttempts attempts, ILogger<PasswordModel> logger)
     : AccountPageModel(users, signIn)
 {
     [BindProperty, Required(ErrorMessage = "Enter your current password."), DataType(DataType.Password), StringLength(1024)]
@@ -26,12 +27,15 @@ public sealed class PasswordModel(UserManager<ApplicationUser> users, SignInMana
     {
         if (await CurrentUserAsync() is not { } user) return Challenge();
         if (!ModelState.IsValid) return Page();
-        if (await Users.IsLockedOutAsync(user))
+        // The account's attempt budget too (SignInAttempts): racing requests with a stolen session cannot outrun the lockout.
+        var place = await Users.IsLockedOutAsync(user) ? null : await attempts.TryTakeAsync(user, HttpContext.RequestAborted);
+        if (place is null)
         {
             ModelState.AddModelError("", "Too many wrong passwords. Try again later.");
             return Page();
         }
         var result = await Users.ChangePasswordAsync(user, CurrentPassword, NewPassword);
+        if (!result.Errors.Any(e => e.Code == nameof(IdentityErrorDescriber.PasswordMismatch))) await attempts.GiveBackAsync(user, place.Value);
         if (!result.Succeeded)
         {
             // A wrong current password counts toward lockout, as at sign-in: a stolen session must not become a password oracle.

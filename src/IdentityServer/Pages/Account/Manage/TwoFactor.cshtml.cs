@@ -1,3 +1,4 @@
+using IdentityServer.Account;
 using System.ComponentModel.DataAnnotations;
 using System.Text;
 using IdentityServer.Data.Entities;
@@ -18,7 +19,7 @@ namespace IdentityServer.Pages.Account.Manage;
 /// </list>
 /// </summary>
 public sealed class TwoFactorModel(UserManager<ApplicationUser> users, SignInManager<ApplicationUser> signIn, IUserStore<ApplicationUser> store,
-    IdentityServerOptions options, ILogger<TwoFactorModel> logger) : AccountPageModel(users, signIn)
+    IdentityServerOptions options, SignInAttempts attempts, ILogger<TwoFactorModel> logger) : AccountPageModel(users, signIn)
 {
     /// <summary>How many recovery codes a person gets.</summary>
     public const int RecoveryCodeCount = 10;
@@ -79,14 +80,20 @@ public sealed class TwoFactorModel(UserManager<ApplicationUser> users, SignInMan
     public async Task<IActionResult> OnPostDisableAsync()
     {
         if (await CurrentUserAsync() is not { } user) return Challenge();
-        if (await Users.IsLockedOutAsync(user))
+        // One place of the account's attempt budget per secret checked (a code and a password are two guesses).
+        var hasCode = !string.IsNullOrWhiteSpace(Code);
+        var hasPassword = !string.IsNullOrEmpty(Password);
+        var locked = await Users.IsLockedOutAsync(user);
+        for (var i = 0; !locked && i < (hasCode && hasPassword ? 2 : 1); i++)
+            locked = await attempts.TryTakeAsync(user, HttpContext.RequestAborted) is null;
+        if (locked)
         {
             ModelState.AddModelError("", "Too many wrong codes or passwords. Try again later.");
             await LoadAsync(user, setup: false);
             return Page();
         }
-        var byCode = !string.IsNullOrWhiteSpace(Code) && await Users.VerifyTwoFactorTokenAsync(user, Users.Options.Tokens.AuthenticatorTokenProvider, Code.Trim());
-        var proven = byCode || (!string.IsNullOrEmpty(Password) && await Users.CheckPasswordAsync(user, Password));
+        var byCode = hasCode && await Users.VerifyTwoFactorTokenAsync(user, Users.Options.Tokens.AuthenticatorTokenProvider, Code!.Trim());
+        var proven = byCode || (hasPassword && await Users.CheckPasswordAsync(user, Password!));
         if (!proven)
         {
             await Users.AccessFailedAsync(user);
@@ -96,6 +103,7 @@ public sealed class TwoFactorModel(UserManager<ApplicationUser> users, SignInMan
             return Page();
         }
         await Users.ResetAccessFailedCountAsync(user);
+        await attempts.ResetAsync(user);
         await Users.SetTwoFactorEnabledAsync(user, false);
         await Users.RemoveAuthenticationTokenAsync(user, "[AspNetUserStore]", "AuthenticatorKey");
         await Users.GenerateNewTwoFactorRecoveryCodesAsync(user, 0);
