@@ -12,7 +12,7 @@ namespace IdentityServer.Account;
 /// attempts per account). ASP.NET Identity's own lockout counts failures with an optimistic concurrency check: of guesses that race,
 /// most are checked but not counted. Here every attempt first takes one place in a database count (<see cref="AttemptCounts"/>, key
 /// <c>signin-user:{id}</c>); a check that succeeds gives its place back (<see cref="GiveBackAsync"/>), a completed sign-in clears the
-/// count (<see cref="ResetAsync"/>). So at most <see cref="LockoutOptions.MaxFailedAccessAttempts"/> wrong guesses are ever checked
+/// count (<see cref="ResetAsync(ApplicationUser)"/>). So at most <see cref="LockoutOptions.MaxFailedAccessAttempts"/> wrong guesses are ever checked
 /// within <see cref="LockoutOptions.DefaultLockoutTimeSpan"/>, however they race; past that the account is locked out (Identity's
 /// lockout end is set to the window's end, so administration shows it) and attempts are refused unchecked.
 /// </summary>

@@ -33,10 +33,8 @@ public static class Telemetry
                 m.AddAspNetCoreInstrumentation().AddRuntimeInstrumentation().AddMeter(ServerMetrics.MeterName).AddPrometheusExporter();
                 if (otlp) m.AddOtlpExporter();
             });
-        if (otlp) telemetry.WithTracing(t => t.AddAspNetCoreInstrumentation(o => o.Filter = c => !IsScrapeOrProbe(c.Request.Path)).AddOtlpExporter());
+        if (otlp) telemetry.WithTracing(t => t.AddAspNetCoreInstrumentation(o => o.Filter = c => !IsOperational(c.Request.Path)).AddOtlpExporter());
     }
-
-    private static bool IsScrapeOrProbe(PathString path) => path.StartsWithSegments(MetricsPath) || Health.IsProbe(path);
 
     /// <summary>Maps <c>/metrics</c> behind the access rule, and times every request for <c>idsrv.request.duration</c>.</summary>
     public static void UseTelemetry(this WebApplication app)
@@ -54,8 +52,8 @@ public static class Telemetry
             configureBranchedPipeline: b => b.Use((context, next) => MayScrape(context, options) is { } refusal ? refusal : next(context)), optionsName: null);
     }
 
-    /// <summary>Whether <paramref name="path"/> is the scrape path or a probe: served over plain http too.</summary>
-    public static bool IsOperational(PathString path) => IsScrapeOrProbe(path);
+    /// <summary>Whether <paramref name="path"/> is the scrape path or a probe: served over plain http too, and not traced.</summary>
+    public static bool IsOperational(PathString path) => path.StartsWithSegments(MetricsPath) || Health.IsProbe(path);
 
     /// <summary>Null when the caller may read the metrics; else the refusal written (401 or 403, RFC 6750 §3).</summary>
     private static Task? MayScrape(HttpContext context, MetricsOptions options)
@@ -93,7 +91,7 @@ public static class Telemetry
         _ when path.StartsWithSegments("/account") => "account",
         _ when path.StartsWithSegments("/device") => "device",
         _ when path.StartsWithSegments("/admin") => "admin",
-        _ when IsScrapeOrProbe(path) => "operations",
+        _ when IsOperational(path) => "operations",
         _ => "other",
     };
 }

@@ -111,12 +111,13 @@ public sealed class ServerProcess : IAsyncDisposable
         return defaults;
     }
 
+    /// <summary><c>Release</c> or <c>Debug</c>: the build of the server these tests run, the same as theirs.</summary>
+    public static string BuildConfiguration { get; } =
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
+
     private static (Process, StringBuilder) Launch(Dictionary<string, string?> environment)
     {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "IdentityServer.sln"))) root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("repository root not found");
-        var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
-        var dll = Path.Combine(root, "src", "IdentityServer", "bin", configuration, "net10.0", "IdentityServer.dll");
+        var dll = Path.Combine(Scripts.RepoRoot, "src", "IdentityServer", "bin", BuildConfiguration, "net10.0", "IdentityServer.dll");
         var start = new ProcessStartInfo("dotnet", [dll])
         {
             WorkingDirectory = Path.GetDirectoryName(dll)!, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,

@@ -12,16 +12,6 @@ public class MetricsTests
     private const string Service = "svc";
     private const string ServiceSecret = "svc-secret-0123456789-0123456789-0123456789";
 
-    /// <summary>Adds <c>X-Forwarded-Proto: https</c>, as the TLS-terminating proxy on loopback does.</summary>
-    private sealed class BehindTlsProxy() : DelegatingHandler(new HttpClientHandler { UseCookies = false, AllowAutoRedirect = false })
-    {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
-        {
-            request.Headers.Add("X-Forwarded-Proto", "https");
-            return base.SendAsync(request, ct);
-        }
-    }
-
     /// <summary>The sum of the samples of <paramref name="metric"/> whose labels include every one of <paramref name="labels"/> (<c>name="value"</c>).</summary>
     internal static double Sample(string scrape, string metric, params string[] labels) =>
         scrape.Split('\n')
@@ -54,7 +44,7 @@ public class MetricsTests
             ["IdentityServer__Clients__1__GrantTypes__0"] = "client_credentials",
             ["IdentityServer__Clients__1__Scopes__0"] = "api1",
         });
-        using var http = new HttpClient(new BehindTlsProxy()) { BaseAddress = server.Address };
+        using var http = new HttpClient(new TlsProxyLeg()) { BaseAddress = server.Address };
         var before = await ScrapeAsync(http);
         const string issued = "idsrv_tokens_issued_total";
         var issuedLabels = new[] { "grant_type=\"client_credentials\"", $"client_id=\"{Service}\"" };

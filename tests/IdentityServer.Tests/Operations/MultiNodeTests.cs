@@ -74,7 +74,7 @@ public sealed class MultiNodeTests(ITestOutputHelper output) : IAsyncLifetime
         ["Logging__LogLevel__IdentityServer.Maintenance.Cleanup"] = "Information",
         ["Logging__LogLevel__IdentityServer.Keys.DbSigningKeyStore"] = "Information",
         ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
-        ["CLUSTER_CONFIGURATION"] = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug",
+        ["CLUSTER_CONFIGURATION"] = ServerProcess.BuildConfiguration,
     };
 
     /// <summary>Keeps every cookie by name whichever node set it (the nodes share one host name behind the proxy), Secure ones included.</summary>
@@ -96,12 +96,11 @@ public sealed class MultiNodeTests(ITestOutputHelper output) : IAsyncLifetime
         public string? Header() { lock (_cookies) return _cookies.Count == 0 ? null : string.Join("; ", _cookies.Select(c => $"{c.Key}={c.Value}")); }
     }
 
-    /// <summary>One node's leg from the proxy: <c>X-Forwarded-Proto: https</c>, the shared cookies, no redirects followed.</summary>
-    private sealed class NodeLeg(CookieJar jar) : DelegatingHandler(new HttpClientHandler { UseCookies = false, AllowAutoRedirect = false })
+    /// <summary>One node's leg from the proxy (<see cref="TlsProxyLeg"/>), with the shared cookies.</summary>
+    private sealed class NodeLeg(CookieJar jar) : DelegatingHandler(new TlsProxyLeg())
     {
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken ct)
         {
-            request.Headers.Add("X-Forwarded-Proto", "https");
             if (jar.Header() is { } cookies) request.Headers.Add("Cookie", cookies);
             var response = await base.SendAsync(request, ct);
             jar.Take(response);

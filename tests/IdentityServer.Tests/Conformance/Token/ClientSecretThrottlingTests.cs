@@ -76,7 +76,7 @@ public sealed class ClientSecretThrottlingTests : IDisposable
         f.StartServer();
         var address = f.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
             .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()!.Addresses.First();
-        using var http = new HttpClient(new ProxyHeader()) { BaseAddress = new Uri(address) };
+        using var http = new HttpClient(new TlsProxyLeg()) { BaseAddress = new Uri(address) };
         var d = new OidcDriver(http);
         Task<HttpResponseMessage> Attempt(string clientId, string secret) =>
             d.TokenAsync(new() { ["grant_type"] = "client_credentials", ["scope"] = ApiScope }, clientId, secret);
@@ -86,15 +86,6 @@ public sealed class ClientSecretThrottlingTests : IDisposable
         await AssertThrottledAsync(await Attempt(ServiceClient, ServiceSecret));
     }
 
-    /// <summary>Says the request came over https, as a TLS-terminating proxy on loopback does.</summary>
-    private sealed class ProxyHeader() : DelegatingHandler(new HttpClientHandler { AllowAutoRedirect = false })
-    {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
-        {
-            request.Headers.Add("X-Forwarded-Proto", "https");
-            return base.SendAsync(request, cancellationToken);
-        }
-    }
 
     [Fact]
     public async Task TwoNodesOnOneDatabase_ShareTheCount()
