@@ -51,7 +51,7 @@ public static class DatabaseSetup
             {
                 case Sqlite:
                     var cs = SqliteConnectionString(options.ConnectionString, Environment.CurrentDirectory);
-                    o.UseSqlite(cs, b => b.MigrationsAssembly(SqliteMigrationsAssembly));
+                    o.UseSqlite(cs, b => b.MigrationsAssembly(SqliteMigrationsAssembly)).AddInterceptors(BusyTimeout);
                     break;
                 case PostgreSql:
                     if (string.IsNullOrWhiteSpace(options.ConnectionString))
@@ -65,6 +65,8 @@ public static class DatabaseSetup
         services.AddScoped<LegacyUpgrade>();
         return services;
     }
+
+    private static readonly SqliteBusyTimeout BusyTimeout = new();
 
     private static string SqliteConnectionString(string? configured, string baseDirectory)
     {
