@@ -49,6 +49,8 @@ public sealed class IdentityServerOptionsValidator(IHostEnvironment environment)
             errors.Add("IdentityServer:Lifetimes: refresh token lifetimes must be positive and absolute ≥ sliding.");
         errors.AddRange(ValidatePasskeys(o));
 
+        if (o.Cache.ClientSeconds is < 0 or > 300)
+            errors.Add("IdentityServer:Cache:ClientSeconds must be 0..300.");
         if (o.ClientAuthentication.FailuresPerClient < 1 || o.ClientAuthentication.FailuresPerAddress < 1 || o.ClientAuthentication.WindowSeconds is < 1 or > 86400)
             errors.Add("IdentityServer:ClientAuthentication: FailuresPerClient and FailuresPerAddress must be at least 1, WindowSeconds 1..86400.");
         if (!string.IsNullOrWhiteSpace(o.Metrics.BearerToken) && o.Metrics.BearerToken.Trim().Length < 32)

@@ -36,6 +36,9 @@ public sealed class IdentityServerOptions
     /// <summary>The Prometheus scrape endpoint <c>/metrics</c>.</summary>
     public MetricsOptions Metrics { get; set; } = new();
 
+    /// <summary>Caches of data that admins change (section <c>Cache</c>).</summary>
+    public CacheOptions Cache { get; set; } = new();
+
     /// <summary>Clients declared in configuration; upserted at start-up.</summary>
     public List<ClientOptions> Clients { get; set; } = [];
 
@@ -66,6 +69,16 @@ public sealed class ClientAuthenticationOptions
 
     /// <summary>The window, seconds (default 300).</summary>
     public int WindowSeconds { get; set; } = 300;
+}
+
+/// <summary>
+/// Caches of data that admins change (section <c>IdentityServer:Cache</c>). Each node keeps its own; a change made through a node
+/// applies on that node at once, and on every other node within the stated number of seconds.
+/// </summary>
+public sealed class CacheOptions
+{
+    /// <summary>How long a node uses a client as it read it, seconds (default 5; 0 reads the database on every lookup; at most 300).</summary>
+    public int ClientSeconds { get; set; } = 5;
 }
 
 /// <summary>

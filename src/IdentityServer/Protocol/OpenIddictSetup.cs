@@ -106,6 +106,7 @@ public static class OpenIddictSetup
         services.AddScoped<ClientAuthenticationThrottle>();
         services.AddSingleton<ServerTokenKeys>();
         services.AddSingleton<LogoutTokens>();
+        services.AddSingleton<ClientCache>();
         return services;
     }
 

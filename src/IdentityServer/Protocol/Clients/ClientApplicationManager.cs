@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using System.Globalization;
 using System.Text.Json;
+using IdentityServer.Data;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using OpenIddict.Abstractions;
 using OpenIddict.Core;
@@ -19,6 +21,8 @@ namespace IdentityServer.Protocol.Clients;
 /// in its port (<see cref="RedirectUriMatcher"/>: RFC 9700 §4.1.3, RFC 8252 §7.3);</item>
 /// <item>a disabled client is not found (<see cref="FindByClientIdAsync"/>), so every request from it fails as if it were unknown;
 /// administration finds it with <see cref="FindAnyByClientIdAsync"/>;</item>
+/// <item>lookups by <c>client_id</c> are served from this node's <see cref="ClientCache"/>, which every change made through this
+/// manager empties;</item>
 /// <item><see cref="ClientProfile"/> reads and writes a whole client: grant types and scopes as OpenIddict permissions
 /// (<c>gt:</c>, <c>scp:</c>), consent as the consent type, lifetimes as OpenIddict settings, our settings as properties.</item>
 /// </list>
@@ -28,7 +32,9 @@ public sealed class ClientApplicationManager(
     ILogger<OpenIddictApplicationManager<OpenIddictEntityFrameworkCoreApplication>> logger,
     IOptionsMonitor<OpenIddictCoreOptions> options,
     IOpenIddictApplicationStore<OpenIddictEntityFrameworkCoreApplication> store,
-    TimeProvider time)
+    TimeProvider time,
+    ClientCache clientCache,
+    IdentityServerDbContext db)
     : OpenIddictApplicationManager<OpenIddictEntityFrameworkCoreApplication>(cache, logger, options, store)
 {
     /// <summary>Names of our settings in the application's properties (OpenIddict's <c>Properties</c> column, JSON).</summary>
@@ -43,13 +49,72 @@ public sealed class ClientApplicationManager(
         public const string UpdatedAt = "updated_at";
     }
 
-    /// <summary>The enabled client with this <c>client_id</c> (exact match), or null when unknown or disabled.</summary>
+    /// <summary>
+    /// The enabled client with this <c>client_id</c> (exact match), or null when unknown or disabled; from this node's
+    /// <see cref="ClientCache"/> when it holds a copy, so a change made through another node may take up to
+    /// <see cref="Options.CacheOptions.ClientSeconds"/> to show (a new secret shows at once: <see cref="ValidateClientSecretAsync(OpenIddictEntityFrameworkCoreApplication, string, CancellationToken)"/>).
+    /// The result is shared by concurrent requests: read it, never change it.
+    /// </summary>
     public override async ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByClientIdAsync(string identifier, CancellationToken cancellationToken = default)
     {
-        var application = await base.FindByClientIdAsync(identifier, cancellationToken);
-        if (application is null || IsEnabled(application)) return application;
-        Logger.LogInformation("Client {ClientId} is disabled: treated as unknown", identifier);
+        ArgumentException.ThrowIfNullOrEmpty(identifier);
+        if (!clientCache.IsEnabled)
+        {
+            var application = await base.FindByClientIdAsync(identifier, cancellationToken);
+            return application is null || IsEnabled(application) ? application : Disabled(identifier);
+        }
+        var entry = clientCache.Find(identifier) ?? await ReadAsync(identifier, cancellationToken);
+        return entry is null ? null : entry.Enabled ? entry.Application : Disabled(identifier);
+    }
+
+    /// <summary>
+    /// True when <paramref name="secret"/> is one of the client's current secrets (see <see cref="ClientSecrets"/>). When it does not
+    /// match this node's cached copy, the client is read again before the answer is no: a secret set through another node (rotation,
+    /// a new client) works on every node at once; only taking a secret, or a client, away waits for the cache's bound.
+    /// </summary>
+    public override async ValueTask<bool> ValidateClientSecretAsync(OpenIddictEntityFrameworkCoreApplication application, string secret, CancellationToken cancellationToken = default)
+    {
+        if (await base.ValidateClientSecretAsync(application, secret, cancellationToken)) return true;
+        if (application.ClientId is not { } clientId || clientCache.Find(clientId)?.Application != application) return false;
+        return await ReadAsync(clientId, cancellationToken) is { Enabled: true } current
+            && current.Application.ConcurrencyToken != application.ConcurrencyToken
+            && await base.ValidateClientSecretAsync(current.Application, secret, cancellationToken);
+    }
+
+    /// <summary>Reads the client from the database into this node's cache; null when unknown (not remembered).</summary>
+    private async ValueTask<ClientCache.Entry?> ReadAsync(string clientId, CancellationToken ct)
+    {
+        if (await Store.FindByClientIdAsync(clientId, ct) is not { } application) return null;
+        // Detached, so that no DbContext (this request's is pooled and reused) tracks the copy other requests read.
+        db.Entry(application).State = EntityState.Detached;
+        return clientCache.Add(application, IsEnabled(application));
+    }
+
+    private OpenIddictEntityFrameworkCoreApplication? Disabled(string clientId)
+    {
+        Logger.LogInformation("Client {ClientId} is disabled: treated as unknown", clientId);
         return null;
+    }
+
+    /// <inheritdoc cref="OpenIddictApplicationManager{TApplication}.CreateAsync(TApplication, CancellationToken)" />
+    public override async ValueTask CreateAsync(OpenIddictEntityFrameworkCoreApplication application, CancellationToken cancellationToken = default)
+    {
+        await base.CreateAsync(application, cancellationToken);
+        clientCache.Clear();
+    }
+
+    /// <inheritdoc cref="OpenIddictApplicationManager{TApplication}.UpdateAsync(TApplication, CancellationToken)" />
+    public override async ValueTask UpdateAsync(OpenIddictEntityFrameworkCoreApplication application, CancellationToken cancellationToken = default)
+    {
+        try { await base.UpdateAsync(application, cancellationToken); }
+        finally { clientCache.Clear(); }
+    }
+
+    /// <inheritdoc cref="OpenIddictApplicationManager{TApplication}.DeleteAsync(TApplication, CancellationToken)" />
+    public override async ValueTask DeleteAsync(OpenIddictEntityFrameworkCoreApplication application, CancellationToken cancellationToken = default)
+    {
+        try { await base.DeleteAsync(application, cancellationToken); }
+        finally { clientCache.Clear(); }
     }
 
     /// <summary>The client with this <c>client_id</c>, enabled or not; null when unknown. For administration.</summary>
@@ -139,6 +204,7 @@ public sealed class ClientApplicationManager(
             if (problems.Count > 0)
                 throw new OpenIddictExceptions.ValidationException($"Client '{profile.ClientId}' is not valid: {string.Join(" ", problems.Select(p => p.ErrorMessage))}", [.. problems]);
             await Store.CreateAsync(application, ct);
+            clientCache.Clear();
             if (!Options.CurrentValue.DisableEntityCaching) await Cache.AddAsync(application, ct);
         }
         else await base.CreateAsync(application, secret, ct);
@@ -150,7 +216,7 @@ public sealed class ClientApplicationManager(
     {
         var current = await GetProfileAsync(application, ct);
         await WriteAsync(application, profile with { CreatedAt = current.CreatedAt, UpdatedAt = time.GetUtcNow() }, ct);
-        await base.UpdateAsync(application, ct);
+        await UpdateAsync(application, ct);
     }
 
     /// <summary>
@@ -165,7 +231,7 @@ public sealed class ClientApplicationManager(
             .Select(s => s.ExpiresAt is { } end && end <= previousExpireAt ? s : s with { ExpiresAt = previousExpireAt });
         await Store.SetClientSecretAsync(application, ClientSecrets.Serialize([.. previous, new StoredClientSecret(ClientSecrets.Hash(secret), now, null, "rotated")]), ct);
         await SetPropertyAsync(application, PropertyNames.UpdatedAt, JsonSerializer.SerializeToElement(now), ct);
-        await base.UpdateAsync(application, ct);
+        await UpdateAsync(application, ct);
     }
 
     /// <summary>
@@ -188,7 +254,7 @@ public sealed class ClientApplicationManager(
             await Store.SetClientTypeAsync(application, ClientTypes.Confidential, ct);
             await Store.SetClientSecretAsync(application, ClientSecrets.Serialize([new StoredClientSecret(hash, time.GetUtcNow())]), ct);
         }
-        await base.UpdateAsync(application, ct);
+        await UpdateAsync(application, ct);
     }
 
     private async ValueTask WriteAsync(OpenIddictEntityFrameworkCoreApplication application, ClientProfile p, CancellationToken ct)

@@ -1,0 +1,120 @@
+using System.Net;
+using IdentityServer.Admin;
+using IdentityServer.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using static IdentityServer.Tests.Infrastructure.IdentityServerFactory;
+
+namespace IdentityServer.Tests.Protocol;
+
+/// <summary>
+/// Each node keeps the clients it read for <c>IdentityServer:Cache:ClientSeconds</c> (issue 13): a change made through a node applies
+/// there at once; one made through another node on the same database applies here once that many seconds have passed on this node's
+/// clock. Two hosts on one database file stand for two nodes; each has its own clock, moved by hand.
+/// </summary>
+public sealed class ClientCacheTests : IDisposable
+{
+    private readonly List<IdentityServerFactory> _factories = [];
+    private static readonly AdminActor Actor = new("cli", "test");
+
+    private IdentityServerFactory Node(string? database = null, int clientSeconds = 5)
+    {
+        var f = database is null ? new IdentityServerFactory() : new IdentityServerFactory { Database = database, OwnsDatabase = false };
+        f.Settings["IdentityServer:Cache:ClientSeconds"] = clientSeconds.ToString();
+        _factories.Add(f);
+        return f;
+    }
+
+    public void Dispose()
+    {
+        foreach (var f in Enumerable.Reverse(_factories)) f.Dispose();
+    }
+
+    private static Task<HttpResponseMessage> TokenAsync(IdentityServerFactory f, string clientId, string secret) =>
+        new OidcDriver(f.CreateBrowser()).TokenAsync(new() { ["grant_type"] = "client_credentials", ["scope"] = ApiScope }, clientId, secret);
+
+    private static async Task<T> AdminAsync<T>(IdentityServerFactory f, Func<ClientAdministration, Task<AdminResult<T>>> action)
+    {
+        using var scope = f.Services.CreateScope();
+        var result = await action(scope.ServiceProvider.GetRequiredService<ClientAdministration>());
+        Assert.True(result.Succeeded, string.Join(" ", result.Errors ?? []));
+        return result.Value!;
+    }
+
+    private static Task<CreatedClient> CreateClientAsync(IdentityServerFactory f, string clientId) => AdminAsync(f, a => a.CreateAsync(new ClientDefinition
+    {
+        ClientId = clientId, Confidential = true, GrantTypes = ["client_credentials"], Scopes = [ApiScope],
+    }, Actor));
+
+    [Fact]
+    public async Task ClientDisabledOnAnotherNode_StillServedHere_UntilTheBoundPasses_ThenRefused()
+    {
+        var a = Node();
+        var b = Node(database: a.Database);
+        var created = await CreateClientAsync(a, "cached-ops");
+        await Json.OkAsync(await TokenAsync(a, "cached-ops", created.Secret!)); // node a now holds the client
+
+        await AdminAsync(b, x => x.UpdateAsync("cached-ops", new ClientDefinition
+        {
+            ClientId = "cached-ops", Enabled = false, GrantTypes = ["client_credentials"], Scopes = [ApiScope],
+        }, Actor));
+        await Json.ErrorAsync(await TokenAsync(b, "cached-ops", created.Secret!), HttpStatusCode.Unauthorized, "invalid_client");
+
+        // Node a uses what it read until 5 s have passed on its clock, and not a moment longer.
+        a.Clock.Advance(TimeSpan.FromSeconds(4));
+        await Json.OkAsync(await TokenAsync(a, "cached-ops", created.Secret!));
+        a.Clock.Advance(TimeSpan.FromSeconds(1));
+        await Json.ErrorAsync(await TokenAsync(a, "cached-ops", created.Secret!), HttpStatusCode.Unauthorized, "invalid_client");
+    }
+
+    [Fact]
+    public async Task SecretRotatedOnAnotherNode_NewSecretWorksHereAtOnce_ThenTheOldOneIsRefusedHereToo()
+    {
+        var a = Node();
+        var b = Node(database: a.Database);
+        var created = await CreateClientAsync(a, "rotated-ops");
+        await Json.OkAsync(await TokenAsync(a, "rotated-ops", created.Secret!));
+
+        var rotated = await AdminAsync(b, x => x.RotateSecretAsync("rotated-ops", 0, Actor)); // the old secret ends now
+        await Json.ErrorAsync(await TokenAsync(b, "rotated-ops", created.Secret!), HttpStatusCode.Unauthorized, "invalid_client");
+        await Json.OkAsync(await TokenAsync(a, "rotated-ops", created.Secret!)); // a's copy is within its bound
+        // A secret a's copy does not know makes a read the client again: the new secret works at once, and the old one is refused.
+        await Json.OkAsync(await TokenAsync(a, "rotated-ops", rotated.Secret));
+        await Json.ErrorAsync(await TokenAsync(a, "rotated-ops", created.Secret!), HttpStatusCode.Unauthorized, "invalid_client");
+    }
+
+    [Fact]
+    public async Task ChangesThroughThisNode_ApplyHereAtOnce()
+    {
+        var a = Node();
+        var created = await CreateClientAsync(a, "local-ops");
+        await Json.OkAsync(await TokenAsync(a, "local-ops", created.Secret!));
+
+        var rotated = await AdminAsync(a, x => x.RotateSecretAsync("local-ops", 0, Actor));
+        await Json.ErrorAsync(await TokenAsync(a, "local-ops", created.Secret!), HttpStatusCode.Unauthorized, "invalid_client");
+        await Json.OkAsync(await TokenAsync(a, "local-ops", rotated.Secret));
+
+        await AdminAsync(a, x => x.DeleteAsync("local-ops", Actor));
+        await Json.ErrorAsync(await TokenAsync(a, "local-ops", rotated.Secret), HttpStatusCode.Unauthorized, "invalid_client");
+    }
+
+    [Fact]
+    public async Task UnknownClientId_IsNotRemembered_SoAClientCreatedOnAnotherNodeWorksHereAtOnce()
+    {
+        var a = Node();
+        var b = Node(database: a.Database);
+        await Json.ErrorAsync(await TokenAsync(a, "new-ops", "no-such-secret-0123456789-0123456789-0123"), HttpStatusCode.Unauthorized, "invalid_client");
+        var created = await CreateClientAsync(b, "new-ops");
+        await Json.OkAsync(await TokenAsync(a, "new-ops", created.Secret!));
+    }
+
+    [Fact]
+    public async Task ZeroSeconds_EveryLookupReadsTheDatabase()
+    {
+        var a = Node(clientSeconds: 0);
+        var b = Node(database: a.Database);
+        var created = await CreateClientAsync(a, "uncached-ops");
+        await Json.OkAsync(await TokenAsync(a, "uncached-ops", created.Secret!));
+        await AdminAsync(b, x => x.DeleteAsync("uncached-ops", Actor));
+        await Json.ErrorAsync(await TokenAsync(a, "uncached-ops", created.Secret!), HttpStatusCode.Unauthorized, "invalid_client");
+    }
+}
