@@ -101,8 +101,11 @@ const peerPaths = {
   token: '/token', introspect: '/token/introspection', discovery: '/.well-known/openid-configuration', jwks: '/jwks', authorize: '/auth',
 };
 
-/** Our Release server with one confidential client and one user; signing algorithm <alg>; database on <provider>. */
-async function startOurs(name, provider, connectionString, alg, dataDir) {
+/** The user a sign-in worker signs in as: one per worker, since the server refuses many sign-ins of one account at once. */
+const userName = (i) => (i === 0 ? 'bench-user' : `bench-user-${i}`);
+
+/** Our Release server with one confidential client and <users> users; signing algorithm <alg>; database on <provider>. */
+async function startOurs(name, provider, connectionString, alg, dataDir, users = 1) {
   if (!existsSync(args.dll)) throw new Error(`${args.dll} not found: build the Release server first (./bench/run.sh does)`);
   const port = await freePort();
   const origin = `http://127.0.0.1:${port}`;
@@ -127,8 +130,8 @@ async function startOurs(name, provider, connectionString, alg, dataDir) {
     IdentityServer__Clients__0__Scopes__1: 'openid',
     IdentityServer__Clients__0__Scopes__2: 'offline_access',
     IdentityServer__Clients__0__RedirectUris__0: redirectUri,
-    IdentityServer__Users__0__UserName: 'bench-user',
-    IdentityServer__Users__0__Password: 'bench-user-password',
+    ...Object.fromEntries(Array.from({ length: users }, (_, i) => [
+      [`IdentityServer__Users__${i}__UserName`, userName(i)], [`IdentityServer__Users__${i}__Password`, 'bench-user-password']]).flat()),
   }, origin, ourPaths, dataDir);
 }
 
@@ -158,7 +161,7 @@ class Browser {
 const b64url = (buf) => buf.toString('base64url');
 
 /** One authorization code + PKCE sign-in over plain HTTP; resolves with the token response. */
-async function signIn(target) {
+async function signIn(target, user = userName(0)) {
   const browser = new Browser(target.origin);
   const verifier = b64url(randomBytes(32));
   const query = new URLSearchParams({
@@ -188,7 +191,7 @@ async function signIn(target) {
       const returnUrl = /name="ReturnUrl"[^>]*value="([^"]*)"/.exec(html)?.[1] ?? /value="([^"]*)"[^>]*name="ReturnUrl"/.exec(html)?.[1] ?? '/';
       r = await browser.request('/account/login', {
         method: 'POST', headers: { 'content-type': form },
-        body: new URLSearchParams({ 'Input.UserName': 'bench-user', 'Input.Password': 'bench-user-password', __RequestVerificationToken: antiforgery, ReturnUrl: returnUrl.replaceAll('&amp;', '&') }),
+        body: new URLSearchParams({ 'Input.UserName': user, 'Input.Password': 'bench-user-password', __RequestVerificationToken: antiforgery, ReturnUrl: returnUrl.replaceAll('&amp;', '&') }),
       });
       continue;
     }
@@ -197,7 +200,7 @@ async function signIn(target) {
       const login = html.includes('name="login"');
       r = await browser.request(interaction, {
         method: 'POST', headers: { 'content-type': form },
-        body: new URLSearchParams(login ? { prompt: 'login', login: 'bench-user', password: 'x' } : { prompt: 'consent' }),
+        body: new URLSearchParams(login ? { prompt: 'login', login: user, password: 'x' } : { prompt: 'consent' }),
       });
       continue;
     }
@@ -251,10 +254,10 @@ async function signInLoad(target, seconds) {
   const until = Date.now() + seconds * 1000;
   const latencies = [];
   let errors = 0;
-  await Promise.all(Array.from({ length: connections }, async () => {
+  await Promise.all(Array.from({ length: connections }, async (_, worker) => {
     while (Date.now() < until) {
       const t = performance.now();
-      try { await signIn(target); latencies.push(performance.now() - t); } catch { errors++; }
+      try { await signIn(target, userName(worker)); latencies.push(performance.now() - t); } catch { errors++; }
     }
   }));
   latencies.sort((a, b) => a - b);
@@ -289,8 +292,9 @@ try {
   const targetsFor = async (scenario) => {
     const list = [];
     const alg = scenario === 'es256' ? 'ES256' : 'RS256';
-    if (wanted.has('sqlite')) list.push(() => startOurs(`ours, SQLite, ${alg}`, 'Sqlite', `Data Source=${join(dataDir, `${scenario}-${Date.now()}.db`)}`, alg, dataDir));
-    if (postgres && scenario !== 'es256') list.push(() => startOurs(`ours, PostgreSQL, ${alg}`, 'PostgreSql', `${postgres};Database=bench_${scenario}_${Date.now()}`, alg, dataDir));
+    const users = scenario === 'signin' ? connections : 1;
+    if (wanted.has('sqlite')) list.push(() => startOurs(`ours, SQLite, ${alg}`, 'Sqlite', `Data Source=${join(dataDir, `${scenario}-${Date.now()}.db`)}`, alg, dataDir, users));
+    if (postgres && scenario !== 'es256') list.push(() => startOurs(`ours, PostgreSQL, ${alg}`, 'PostgreSql', `${postgres};Database=bench_${scenario}_${Date.now()}`, alg, dataDir, users));
     if (wanted.has('peer')) list.push(() => startPeer());
     return list;
   };

@@ -95,6 +95,9 @@ public static class OpenIddictSetup
                 // Revocation is ours: a refresh token takes its family with it, an access token goes on the revoked list.
                 o.RemoveEventHandler(OpenIddictServerHandlers.Revocation.RevokeToken.Descriptor);
                 o.RemoveEventHandler(UserInfoRequestExtraction.Replaced);
+                // Codes and refresh tokens are redeemed by RedeemOnce; OpenIddict's handler stays for what RedeemOnce leaves.
+                o.RemoveEventHandler(OpenIddictServerHandlers.RedeemTokenEntry.Descriptor);
+                o.AddEventHandler(RedeemOnce.WhenNotRedeemedYet.Descriptor);
                 // Introspection answers tell who a user is: not to be kept by caches (RFC 7662 §4).
                 o.AddEventHandler(OpenIddictServerAspNetCoreHandlers.AttachCacheControlHeader<OpenIddictServerEvents.ApplyIntrospectionResponseContext>.Descriptor);
             });
@@ -107,6 +110,7 @@ public static class OpenIddictSetup
         services.AddSingleton<ServerTokenKeys>();
         services.AddSingleton<LogoutTokens>();
         services.AddSingleton<ClientCache>();
+        services.AddSingleton<RedeemOnce.NotRedeemedYet>();
         return services;
     }
 
