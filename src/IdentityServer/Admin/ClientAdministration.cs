@@ -13,8 +13,8 @@ namespace IdentityServer.Admin;
 /// Client administration shared by the admin UI, the admin API and the command line, over OpenIddict's application manager
 /// (<see cref="ClientApplicationManager"/>). Every change is validated with the same rules as configuration
 /// (<see cref="IdentityServerOptionsValidator.ValidateClient"/>, plus known scopes), is refused for clients declared in configuration
-/// (configuration stays authoritative for them), takes effect at once on every node (clients are read from the database per request)
-/// and is recorded in the audit log with before/after snapshots that leave secrets out. Secrets are generated here (256 bits),
+/// (configuration stays authoritative for them), takes effect on this node at once and on the others within the client cache's bound
+/// (<see cref="ClientCache"/>; a new client or secret everywhere at once) and is recorded in the audit log with before/after snapshots that leave secrets out. Secrets are generated here (256 bits),
 /// returned once, and stored as SHA-256.
 /// </summary>
 public sealed class ClientAdministration(ClientApplicationManager clients, ScopeCatalog scopes, IAuditLog audit, TimeProvider time)

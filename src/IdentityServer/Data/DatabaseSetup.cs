@@ -35,7 +35,8 @@ public static class DatabaseSetup
     /// <summary>
     /// Binds <see cref="DatabaseOptions"/> (validated at start-up: an unknown provider is a configuration error) and adds the DbContext
     /// pool, configured when first resolved. A relative SQLite
-    /// <c>Data Source</c> is resolved against the working directory and its folder created.
+    /// <c>Data Source</c> is resolved against the working directory and its folder created; SQLite connections wait for a busy
+    /// database themselves (<see cref="SqliteBusyTimeout"/>).
     /// </summary>
     public static IServiceCollection AddIdentityServerDatabase(this IServiceCollection services)
     {

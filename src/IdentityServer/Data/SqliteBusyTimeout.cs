@@ -7,7 +7,7 @@ namespace IdentityServer.Data;
 /// <summary>
 /// Lets SQLite itself wait for a busy database (<c>sqlite3_busy_timeout</c>, https://sqlite.org/c3ref/busy_timeout.html) on every
 /// connection EF opens, for as long as the connection's command timeout (<see cref="SqliteConnection.DefaultTimeout"/>, seconds;
-/// 30 by default).
+/// 30 by default; 0, no limit, waits without one).
 /// <para>
 /// Without it, a writer that finds another writer in the database gets <c>SQLITE_BUSY</c> at once, and Microsoft.Data.Sqlite retries
 /// after blocking its thread for 150 ms. Under concurrent writes (each refresh token is a few) that sleep set the pace: measured here,
@@ -29,7 +29,9 @@ public sealed class SqliteBusyTimeout : DbConnectionInterceptor
 
     private static void Apply(DbConnection connection)
     {
-        if (connection is SqliteConnection { Handle: { } handle } sqlite)
-            SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_busy_timeout(handle, checked(sqlite.DefaultTimeout * 1000)), handle);
+        if (connection is not SqliteConnection { Handle: { } handle } sqlite) return;
+        // 0 means "no limit" to Microsoft.Data.Sqlite but "do not wait" to SQLite; a limit too long for milliseconds in an int is no limit.
+        var milliseconds = sqlite.DefaultTimeout is <= 0 or > int.MaxValue / 1000 ? int.MaxValue : sqlite.DefaultTimeout * 1000;
+        SqliteException.ThrowExceptionForRC(SQLitePCL.raw.sqlite3_busy_timeout(handle, milliseconds), handle);
     }
 }

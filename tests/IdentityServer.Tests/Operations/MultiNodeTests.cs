@@ -12,7 +12,8 @@ using Xunit.Abstractions;
 namespace IdentityServer.Tests.Operations;
 
 /// <summary>
-/// Two real server processes on one PostgreSQL behind HAProxy (<c>scripts/cluster.sh</c>): what one node does, the other sees at once.
+/// Two real server processes on one PostgreSQL behind HAProxy (<c>scripts/cluster.sh</c>): what one node does, the other sees at once
+/// (or, for a client an admin changed, within the client cache's stated bound).
 /// Requests go to a node of the test's choosing, as the proxy would send them (over its loopback leg, <c>X-Forwarded-Proto: https</c>),
 /// so each step can be split between the nodes on purpose; the proxy itself is checked once end to end over TLS.
 /// </summary>

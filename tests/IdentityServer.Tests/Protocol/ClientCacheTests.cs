@@ -90,6 +90,48 @@ public sealed class ClientCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task ClientDisabledAndRotatedOnAnotherNode_TheNewSecretDoesNotReviveItHere()
+    {
+        var (a, b) = TwoNodes();
+        var created = await CreateClientAsync(a, "retired-ops");
+        await Json.OkAsync(await TokenAsync(a, "retired-ops", created.Secret!));
+
+        var rotated = await AdminAsync(b, x => x.RotateSecretAsync("retired-ops", 0, Actor));
+        await AdminAsync(b, x => x.UpdateAsync("retired-ops", new ClientDefinition
+        {
+            ClientId = "retired-ops", Enabled = false, GrantTypes = ["client_credentials"], Scopes = [ApiScope],
+        }, Actor));
+        // The unknown secret makes node a read the client again, and what it reads is a disabled client.
+        await Json.ErrorAsync(await TokenAsync(a, "retired-ops", rotated.Secret), HttpStatusCode.Unauthorized, "invalid_client");
+    }
+
+    [Fact]
+    public async Task ClientDisabledOnAnotherNode_ItsTokensAreRefusedHereAtOnce()
+    {
+        var (a, b) = TwoNodes();
+        var created = await AdminAsync(a, x => x.CreateAsync(new ClientDefinition
+        {
+            ClientId = "ops-bot", Confidential = true, GrantTypes = ["client_credentials"], Scopes = ["idp.admin"],
+        }, Actor));
+        var token = (await Json.OkAsync(await new OidcDriver(a.CreateBrowser()).TokenAsync(
+            new() { ["grant_type"] = "client_credentials", ["scope"] = "idp.admin" }, "ops-bot", created.Secret!))).Str("access_token");
+        async Task<HttpStatusCode> AdminApiOnAAsync()
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, "/admin/api/clients");
+            request.Headers.Authorization = new("Bearer", token);
+            return (await a.CreateBrowser().SendAsync(request)).StatusCode;
+        }
+        Assert.Equal(HttpStatusCode.OK, await AdminApiOnAAsync());
+
+        await AdminAsync(b, x => x.UpdateAsync("ops-bot", new ClientDefinition
+        {
+            ClientId = "ops-bot", Enabled = false, GrantTypes = ["client_credentials"], Scopes = ["idp.admin"],
+        }, Actor));
+        // Node a still holds the enabled client in its cache, but the token check reads the database.
+        Assert.Equal(HttpStatusCode.Unauthorized, await AdminApiOnAAsync());
+    }
+
+    [Fact]
     public async Task ChangesThroughThisNode_ApplyHereAtOnce()
     {
         var a = Node();

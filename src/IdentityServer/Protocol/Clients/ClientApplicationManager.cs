@@ -61,33 +61,44 @@ public sealed class ClientApplicationManager(
         if (!clientCache.IsEnabled)
         {
             var application = await base.FindByClientIdAsync(identifier, cancellationToken);
-            return application is null || IsEnabled(application) ? application : Disabled(identifier);
+            return application is null || IsEnabled(application.Properties) ? application : Disabled(identifier);
         }
         var entry = clientCache.Find(identifier) ?? await ReadAsync(identifier, cancellationToken);
         return entry is null ? null : entry.Enabled ? entry.Application : Disabled(identifier);
     }
 
     /// <summary>
-    /// True when <paramref name="secret"/> is one of the client's current secrets (see <see cref="ClientSecrets"/>). When it does not
-    /// match this node's cached copy, the client is read again before the answer is no: a secret set through another node (rotation,
-    /// a new client) works on every node at once; only taking a secret, or a client, away waits for the cache's bound.
+    /// True when <paramref name="secret"/> is one of the client's current secrets (<see cref="ClientSecrets"/>, RFC 6749 §2.3.1). When it
+    /// does not match this node's cached copy, the client is read again before the answer is no: a secret set through another node
+    /// (rotation, a new client) works on every node at once; only taking a secret, or a client, away waits for the cache's bound. A
+    /// database error is thrown (OpenIddict answers 500), never taken for a wrong secret.
     /// </summary>
     public override async ValueTask<bool> ValidateClientSecretAsync(OpenIddictEntityFrameworkCoreApplication application, string secret, CancellationToken cancellationToken = default)
     {
         if (await base.ValidateClientSecretAsync(application, secret, cancellationToken)) return true;
-        if (application.ClientId is not { } clientId || clientCache.Find(clientId)?.Application != application) return false;
+        if (!clientCache.IsEnabled || application.ClientId is not { } clientId) return false;
         return await ReadAsync(clientId, cancellationToken) is { Enabled: true } current
             && current.Application.ConcurrencyToken != application.ConcurrencyToken
             && await base.ValidateClientSecretAsync(current.Application, secret, cancellationToken);
     }
 
-    /// <summary>Reads the client from the database into this node's cache; null when unknown (not remembered).</summary>
+    /// <summary>
+    /// Whether the client is enabled as stored now, read past every cache: null when unknown. For the rule that stops a disabled
+    /// client's tokens at once on every node (<see cref="Handlers.TokensOfEnabledClientsOnly"/>).
+    /// </summary>
+    public async ValueTask<bool?> IsEnabledNowAsync(string clientId, CancellationToken ct = default)
+    {
+        var properties = await db.Set<OpenIddictEntityFrameworkCoreApplication>().AsNoTracking()
+            .Where(a => a.ClientId == clientId).Select(a => new { a.Properties }).FirstOrDefaultAsync(ct);
+        return properties is null ? null : IsEnabled(properties.Properties);
+    }
+
+    /// <summary>Reads the client from the database (without tracking) into this node's cache; null when unknown (not remembered).</summary>
     private async ValueTask<ClientCache.Entry?> ReadAsync(string clientId, CancellationToken ct)
     {
-        if (await Store.FindByClientIdAsync(clientId, ct) is not { } application) return null;
-        // Detached, so that no DbContext (this request's is pooled and reused) tracks the copy other requests read.
-        db.Entry(application).State = EntityState.Detached;
-        return clientCache.Add(application, IsEnabled(application));
+        var generation = clientCache.Generation;
+        var application = await db.Set<OpenIddictEntityFrameworkCoreApplication>().AsNoTracking().FirstOrDefaultAsync(a => a.ClientId == clientId, ct);
+        return application is null ? null : clientCache.Add(application, IsEnabled(application.Properties), generation);
     }
 
     private OpenIddictEntityFrameworkCoreApplication? Disabled(string clientId)
@@ -96,21 +107,21 @@ public sealed class ClientApplicationManager(
         return null;
     }
 
-    /// <inheritdoc cref="OpenIddictApplicationManager{TApplication}.CreateAsync(TApplication, CancellationToken)" />
+    /// <summary>OpenIddict's CreateAsync, then this node's <see cref="ClientCache"/> is emptied.</summary>
     public override async ValueTask CreateAsync(OpenIddictEntityFrameworkCoreApplication application, CancellationToken cancellationToken = default)
     {
         await base.CreateAsync(application, cancellationToken);
         clientCache.Clear();
     }
 
-    /// <inheritdoc cref="OpenIddictApplicationManager{TApplication}.UpdateAsync(TApplication, CancellationToken)" />
+    /// <summary>OpenIddict's UpdateAsync, then this node's <see cref="ClientCache"/> is emptied.</summary>
     public override async ValueTask UpdateAsync(OpenIddictEntityFrameworkCoreApplication application, CancellationToken cancellationToken = default)
     {
         try { await base.UpdateAsync(application, cancellationToken); }
         finally { clientCache.Clear(); }
     }
 
-    /// <inheritdoc cref="OpenIddictApplicationManager{TApplication}.DeleteAsync(TApplication, CancellationToken)" />
+    /// <summary>OpenIddict's DeleteAsync, then this node's <see cref="ClientCache"/> is emptied.</summary>
     public override async ValueTask DeleteAsync(OpenIddictEntityFrameworkCoreApplication application, CancellationToken cancellationToken = default)
     {
         try { await base.DeleteAsync(application, cancellationToken); }
@@ -285,11 +296,11 @@ public sealed class ClientApplicationManager(
     private async ValueTask SetPropertyAsync(OpenIddictEntityFrameworkCoreApplication application, string name, JsonElement value, CancellationToken ct) =>
         await Store.SetPropertiesAsync(application, (await Store.GetPropertiesAsync(application, ct)).SetItem(name, value), ct);
 
-    /// <summary>True unless the client's properties say <c>"enabled": false</c>; read straight from the stored JSON (this runs on every request).</summary>
-    private static bool IsEnabled(OpenIddictEntityFrameworkCoreApplication application)
+    /// <summary>True unless the client's properties (stored JSON) say <c>"enabled": false</c>.</summary>
+    private static bool IsEnabled(string? properties)
     {
-        if (string.IsNullOrEmpty(application.Properties)) return true;
-        using var document = JsonDocument.Parse(application.Properties);
+        if (string.IsNullOrEmpty(properties)) return true;
+        using var document = JsonDocument.Parse(properties);
         return !(document.RootElement.TryGetProperty(PropertyNames.Enabled, out var enabled) && enabled.ValueKind == JsonValueKind.False);
     }
 

@@ -139,6 +139,20 @@ public sealed class KeyRotationTests : IDisposable
     }
 
     [Fact]
+    public async Task ForcedRotationOnOneNode_TheOtherSignsWithTheNewKey_AndDropsTheOldFromJwks_WithinTheRefreshInterval()
+    {
+        var a = Server();
+        var b = Server(a.Database);
+        await ClientTokenAsync(a);
+        await ClientTokenAsync(b); // b has loaded the key that is about to be withdrawn
+        var kid = (await a.Services.GetRequiredService<ISigningKeyStore>().RotateAsync(immediately: true)).Single();
+        // The bound the README states for keys: a node loads the key table again at least once a minute.
+        b.Clock.Advance(DbSigningKeyStore.RefreshInterval);
+        Assert.Equal(kid, Kid(await ClientTokenAsync(b)));
+        Assert.Equal([kid], await JwksKidsAsync(b));
+    }
+
+    [Fact]
     public async Task ForcedRotation_WithLead_PublishesFirst()
     {
         var f = Server();
