@@ -15,7 +15,8 @@ namespace IdentityServer.Protocol.Handlers;
 /// reuse, as a later second use would be: the whole family is revoked, the reuse audited, and <c>invalid_grant</c> answered
 /// (<see cref="TokenReuse.RevokeFamilyAsync"/>), unless a refresh token came within the configured reuse leeway. (OpenIddict redeems
 /// the token too, but answers a lost race for a code without revoking anything, and lets a lost race for a refresh token through; its
-/// handler is kept for device and user codes and runs with <see cref="NotRedeemedYet"/> (<see cref="WhenNotRedeemedYet"/>), so a token redeemed here is not written a second time.)
+/// handler is kept for device and user codes and runs with <see cref="NotRedeemedYet"/> (<see cref="WhenNotRedeemedYet"/>), so a
+/// token redeemed here is not written a second time.)
 /// </summary>
 public sealed class RedeemOnce(IOpenIddictTokenManager tokens, IOpenIddictAuthorizationManager authorizations, IAuditLog audit, IdentityServerDbContext db) :
     IOpenIddictServerHandler<ProcessSignInContext>
