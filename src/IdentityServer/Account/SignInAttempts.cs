@@ -21,13 +21,14 @@ public sealed class SignInAttempts(IdentityServerDbContext db, UserManager<Appli
     private static string Key(string userId) => "signin-user:" + userId;
 
     /// <summary>
-    /// Takes one place for <paramref name="user"/>: the start of the window it was taken in, to give it back with; null when the
-    /// budget of the window is spent (answer as locked out; the account's lockout end is then set to a full lockout from now, or the
-    /// window's end if later).
+    /// Takes one place for <paramref name="user"/>: the start of the window it was taken in, to give it back with. Null, answered as
+    /// locked out, when Identity's lockout is on (checked first; no place is taken) or when the budget of the window is spent (the
+    /// account's lockout end is then set to a full lockout from now, or the window's end if later).
     /// </summary>
     /// <exception cref="DbUpdateException">The count could not be written.</exception>
     public async Task<DateTimeOffset?> TryTakeAsync(ApplicationUser user, CancellationToken ct)
     {
+        if (await users.IsLockedOutAsync(user)) return null;
         var lockout = identity.Value.Lockout;
         var window = (int)lockout.DefaultLockoutTimeSpan.TotalSeconds;
         var (count, start) = await AttemptCounts.AddAsync(db, Key(user.Id), window, time, ct);

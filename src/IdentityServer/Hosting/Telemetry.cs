@@ -60,7 +60,7 @@ public static class Telemetry
     {
         if (context.Connection.RemoteIpAddress is { } address && IPAddress.IsLoopback(address)) return null;
         var response = context.Response;
-        if (string.IsNullOrWhiteSpace(options.BearerToken) || options.BearerToken is not { } expected)
+        if (options.BearerToken is not { } expected || string.IsNullOrWhiteSpace(expected))
         {
             response.StatusCode = StatusCodes.Status403Forbidden;
             return response.WriteAsync("Metrics are served to loopback callers only.\n");

@@ -50,10 +50,17 @@ public sealed class ClientCacheTests : IDisposable
         return result.Value!;
     }
 
-    private static Task<CreatedClient> CreateClientAsync(IdentityServerFactory f, string clientId) => AdminAsync(f, a => a.CreateAsync(new ClientDefinition
+    /// <summary>A confidential client_credentials client with one scope, as an admin defines it.</summary>
+    private static ClientDefinition Definition(string clientId, string scope, bool enabled = true) => new()
     {
-        ClientId = clientId, Confidential = true, GrantTypes = ["client_credentials"], Scopes = [ApiScope],
-    }, Actor));
+        ClientId = clientId, Confidential = true, Enabled = enabled, GrantTypes = ["client_credentials"], Scopes = [scope],
+    };
+
+    private static Task<CreatedClient> CreateClientAsync(IdentityServerFactory f, string clientId, string scope = ApiScope) =>
+        AdminAsync(f, a => a.CreateAsync(Definition(clientId, scope), Actor));
+
+    private static Task<ClientView> DisableClientAsync(IdentityServerFactory f, string clientId, string scope = ApiScope) =>
+        AdminAsync(f, a => a.UpdateAsync(clientId, Definition(clientId, scope, enabled: false), Actor));
 
     [Fact]
     public async Task ClientDisabledOnAnotherNode_StillServedHere_UntilTheBoundPasses_ThenRefused()
@@ -62,10 +69,7 @@ public sealed class ClientCacheTests : IDisposable
         var created = await CreateClientAsync(a, "cached-ops");
         await Json.OkAsync(await TokenAsync(a, "cached-ops", created.Secret!)); // node a now holds the client
 
-        await AdminAsync(b, x => x.UpdateAsync("cached-ops", new ClientDefinition
-        {
-            ClientId = "cached-ops", Enabled = false, GrantTypes = ["client_credentials"], Scopes = [ApiScope],
-        }, Actor));
+        await DisableClientAsync(b, "cached-ops");
         await Json.ErrorAsync(await TokenAsync(b, "cached-ops", created.Secret!), HttpStatusCode.Unauthorized, "invalid_client");
 
         // Node a uses what it read (a few moments ago) until 5 s have passed on its clock since then.
@@ -97,10 +101,7 @@ public sealed class ClientCacheTests : IDisposable
         await Json.OkAsync(await TokenAsync(a, "retired-ops", created.Secret!));
 
         var rotated = await AdminAsync(b, x => x.RotateSecretAsync("retired-ops", 0, Actor));
-        await AdminAsync(b, x => x.UpdateAsync("retired-ops", new ClientDefinition
-        {
-            ClientId = "retired-ops", Enabled = false, GrantTypes = ["client_credentials"], Scopes = [ApiScope],
-        }, Actor));
+        await DisableClientAsync(b, "retired-ops");
         // The unknown secret makes node a read the client again, and what it reads is a disabled client.
         await Json.ErrorAsync(await TokenAsync(a, "retired-ops", rotated.Secret), HttpStatusCode.Unauthorized, "invalid_client");
     }
@@ -109,10 +110,7 @@ public sealed class ClientCacheTests : IDisposable
     public async Task ClientDisabledOnAnotherNode_ItsTokensAreRefusedHereAtOnce()
     {
         var (a, b) = TwoNodes();
-        var created = await AdminAsync(a, x => x.CreateAsync(new ClientDefinition
-        {
-            ClientId = "ops-bot", Confidential = true, GrantTypes = ["client_credentials"], Scopes = ["idp.admin"],
-        }, Actor));
+        var created = await CreateClientAsync(a, "ops-bot", "idp.admin");
         var token = (await Json.OkAsync(await new OidcDriver(a.CreateBrowser()).TokenAsync(
             new() { ["grant_type"] = "client_credentials", ["scope"] = "idp.admin" }, "ops-bot", created.Secret!))).Str("access_token");
         async Task<HttpStatusCode> AdminApiOnAAsync()
@@ -123,10 +121,7 @@ public sealed class ClientCacheTests : IDisposable
         }
         Assert.Equal(HttpStatusCode.OK, await AdminApiOnAAsync());
 
-        await AdminAsync(b, x => x.UpdateAsync("ops-bot", new ClientDefinition
-        {
-            ClientId = "ops-bot", Enabled = false, GrantTypes = ["client_credentials"], Scopes = ["idp.admin"],
-        }, Actor));
+        await DisableClientAsync(b, "ops-bot", "idp.admin");
         // Node a still holds the enabled client in its cache, but the token check reads the database.
         Assert.Equal(HttpStatusCode.Unauthorized, await AdminApiOnAAsync());
     }

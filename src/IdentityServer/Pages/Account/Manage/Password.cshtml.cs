@@ -28,7 +28,7 @@ public sealed class PasswordModel(UserManager<ApplicationUser> users, SignInMana
         if (await CurrentUserAsync() is not { } user) return Challenge();
         if (!ModelState.IsValid) return Page();
         // The account's attempt budget too (SignInAttempts): racing requests with a stolen session cannot outrun the lockout.
-        var place = await Users.IsLockedOutAsync(user) ? null : await attempts.TryTakeAsync(user, HttpContext.RequestAborted);
+        var place = await attempts.TryTakeAsync(user, HttpContext.RequestAborted);
         if (place is null)
         {
             ModelState.AddModelError("", "Too many wrong passwords. Try again later.");

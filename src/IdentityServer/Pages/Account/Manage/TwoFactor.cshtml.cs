@@ -83,7 +83,7 @@ public sealed class TwoFactorModel(UserManager<ApplicationUser> users, SignInMan
         // One place of the account's attempt budget per secret checked (a code and a password are two guesses).
         var hasCode = !string.IsNullOrWhiteSpace(Code);
         var hasPassword = !string.IsNullOrEmpty(Password);
-        var locked = await Users.IsLockedOutAsync(user);
+        var locked = false;
         for (var i = 0; !locked && i < (hasCode && hasPassword ? 2 : 1); i++)
             locked = await attempts.TryTakeAsync(user, HttpContext.RequestAborted) is null;
         if (locked)
