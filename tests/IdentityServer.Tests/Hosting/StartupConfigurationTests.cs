@@ -99,6 +99,25 @@ public sealed class StartupConfigurationTests
         Assert.Contains("AspNetUserPasskeys", db.Model.GetEntityTypes().Select(t => t.GetTableName()));
     }
 
+    /// <summary>
+    /// Migrating an up-to-date database applies nothing (start-up then skips EF's migrator), and a SQLite database is in WAL mode.
+    /// </summary>
+    [Fact]
+    public async Task UpToDateDatabase_MigratesNothing_AndSqliteIsInWalMode()
+    {
+        using var factory = new IdentityServerFactory();
+        using var scope = factory.Services.CreateScope();
+        Assert.Empty(await DatabaseSetup.MigrateAsync(scope.ServiceProvider));
+        var db = scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>();
+        Assert.Empty(await db.Database.GetPendingMigrationsAsync());
+        if (TestDatabase.Provider != DatabaseSetup.Sqlite) return;
+        var connection = db.Database.GetDbConnection();
+        await connection.OpenAsync();
+        using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode";
+        Assert.Equal("wal", (string?)await command.ExecuteScalarAsync());
+    }
+
     [Fact]
     public async Task SecretsAreStoredOnlyAsHashes()
     {
