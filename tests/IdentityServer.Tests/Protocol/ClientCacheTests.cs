@@ -127,6 +127,34 @@ public sealed class ClientCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task RedirectUriChangedOnAnotherNode_AuthorizationEndpointFollowsOnceTheBoundPasses()
+    {
+        var (a, b) = TwoNodes();
+        ClientDefinition App(string redirectUri) => new()
+        {
+            ClientId = "cached-app", Confidential = false, GrantTypes = ["authorization_code"], Scopes = ["openid"], RedirectUris = [redirectUri],
+        };
+        async Task<HttpStatusCode> AuthorizeOnAAsync(string redirectUri)
+        {
+            var parameters = OidcDriver.AuthorizeParameters(OidcDriver.NewVerifier(), "cached-app", redirectUri, "openid");
+            var r = await new OidcDriver(a.CreateBrowser()).AuthorizeAsync(parameters);
+            // A valid request goes on to sign-in; a redirect URI the client does not have gets an error page.
+            if (r.StatusCode == HttpStatusCode.Redirect) Assert.StartsWith("/account/login", r.Headers.Location!.OriginalString);
+            return r.StatusCode;
+        }
+        await AdminAsync(a, x => x.CreateAsync(App("https://app.example/one"), Actor));
+        Assert.Equal(HttpStatusCode.Redirect, await AuthorizeOnAAsync("https://app.example/one"));
+
+        await AdminAsync(b, x => x.UpdateAsync("cached-app", App("https://app.example/two"), Actor));
+        Assert.Equal(HttpStatusCode.Redirect, await AuthorizeOnAAsync("https://app.example/one")); // a's copy is within its bound
+        Assert.Equal(HttpStatusCode.BadRequest, await AuthorizeOnAAsync("https://app.example/two"));
+
+        a.Clock.Advance(TimeSpan.FromSeconds(5));
+        Assert.Equal(HttpStatusCode.BadRequest, await AuthorizeOnAAsync("https://app.example/one"));
+        Assert.Equal(HttpStatusCode.Redirect, await AuthorizeOnAAsync("https://app.example/two"));
+    }
+
+    [Fact]
     public async Task ChangesThroughThisNode_ApplyHereAtOnce()
     {
         var a = Node();
