@@ -92,6 +92,9 @@ public static class OpenIddictSetup
                     .SuppressJsonResponseIndentation();
 
                 foreach (var descriptor in Handlers) o.AddEventHandler(descriptor);
+                // JWKS lists the key store's keys (JwksFromKeyStore); OpenIddict's list of its options' keys, which exports each RSA
+                // key's parameters on every request, would only be thrown away.
+                o.RemoveEventHandler(OpenIddictServerHandlers.Discovery.AttachSigningKeys.Descriptor);
                 // Revocation is ours: a refresh token takes its family with it, an access token goes on the revoked list.
                 o.RemoveEventHandler(OpenIddictServerHandlers.Revocation.RevokeToken.Descriptor);
                 o.RemoveEventHandler(UserInfoRequestExtraction.Replaced);

@@ -13,7 +13,7 @@ namespace IdentityServer.Protocol.Handlers;
 /// </summary>
 public sealed class JwksFromKeyStore(ISigningKeyStore keys) : IOpenIddictServerHandler<HandleJsonWebKeySetRequestContext>
 {
-    /// <summary>After OpenIddict listed the keys of its options: the list is replaced.</summary>
+    /// <summary>Where OpenIddict's own <c>AttachSigningKeys</c> ran (it is removed: this handler makes the whole list).</summary>
     public static OpenIddictServerHandlerDescriptor Descriptor { get; } = OpenIddictServerHandlerDescriptor.CreateBuilder<HandleJsonWebKeySetRequestContext>()
         .UseSingletonHandler<JwksFromKeyStore>()
         .SetOrder(AttachSigningKeys.Descriptor.Order + 500)
