@@ -23,7 +23,6 @@ public partial class Program
             var builder = ServerSetup.CreateBuilder(args);
             ConfigurationErrors.Check(builder.Configuration, builder.Environment);
             var app = builder.Build();
-            Data.DatabaseSetup.BuildModelInBackground(app.Services);
             app.UsePipeline();
             await app.RunAsync();
             return 0;

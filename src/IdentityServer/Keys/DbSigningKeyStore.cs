@@ -202,7 +202,8 @@ public sealed class DbSigningKeyStore(IServiceScopeFactory scopes, IDataProtecti
             if (await Lease.TryTakeAsync(db, LeaseName, _node, time.GetUtcNow(), time.GetUtcNow().AddSeconds(30), ct))
             {
                 try { await work(); }
-                finally { await db.Leases.Where(l => l.Name == LeaseName && l.Holder == _node).ExecuteUpdateAsync(s => s.SetProperty(l => l.ExpiresAt, DateTimeOffset.UnixEpoch), ct); }
+                // Released even when the work was cancelled (a stopping start-up): else a restart would wait out the 30 s lease.
+                finally { await db.Leases.Where(l => l.Name == LeaseName && l.Holder == _node).ExecuteUpdateAsync(s => s.SetProperty(l => l.ExpiresAt, DateTimeOffset.UnixEpoch), CancellationToken.None); }
                 return;
             }
             await Task.Delay(100, ct);

@@ -100,22 +100,44 @@ public sealed class StartupConfigurationTests
     }
 
     /// <summary>
-    /// Migrating an up-to-date database applies nothing (start-up then skips EF's migrator), and a SQLite database is in WAL mode.
+    /// The model matches the last migration of both providers in every run (start-up no longer runs EF's migrator, and with it EF's own
+    /// check, when nothing is pending). No database is opened: the model is compared with each migrations assembly's snapshot.
+    /// </summary>
+    [Theory]
+    [InlineData(DatabaseSetup.Sqlite)]
+    [InlineData(DatabaseSetup.PostgreSql)]
+    public void Model_MatchesTheMigrationsOfBothProviders(string provider)
+    {
+        // Identity reads its schema version (passkeys) from the application's services, as in the host.
+        using var appServices = new ServiceCollection()
+            .Configure<Microsoft.AspNetCore.Identity.IdentityOptions>(o => o.Stores.SchemaVersion = Microsoft.AspNetCore.Identity.IdentitySchemaVersions.Version3)
+            .BuildServiceProvider();
+        var builder = new DbContextOptionsBuilder<IdentityServerDbContext>().UseApplicationServiceProvider(appServices);
+        if (provider == DatabaseSetup.Sqlite) builder.UseSqlite("Data Source=:memory:", b => b.MigrationsAssembly(DatabaseSetup.SqliteMigrationsAssembly));
+        else builder.UseNpgsql("Host=unused.invalid", b => b.MigrationsAssembly(DatabaseSetup.PostgreSqlMigrationsAssembly));
+        using var db = new IdentityServerDbContext(builder.Options);
+        Assert.Contains("AspNetUserPasskeys", db.Model.GetEntityTypes().Select(t => t.GetTableName()));
+        Assert.False(db.Database.HasPendingModelChanges(), $"the EF model changed: add a {provider} migration with tools/IdentityServer.MigrationTool");
+    }
+
+    /// <summary>
+    /// A start on an up-to-date database runs no EF migrator, so it takes no migration lock; the first start, which made the schema, did.
     /// </summary>
     [Fact]
-    public async Task UpToDateDatabase_MigratesNothing_AndSqliteIsInWalMode()
+    public void RestartOnUpToDateDatabase_TakesNoMigrationLock()
     {
-        using var factory = new IdentityServerFactory();
-        using var scope = factory.Services.CreateScope();
-        Assert.Empty(await DatabaseSetup.MigrateAsync(scope.ServiceProvider));
-        var db = scope.ServiceProvider.GetRequiredService<IdentityServerDbContext>();
-        Assert.Empty(await db.Database.GetPendingMigrationsAsync());
-        if (TestDatabase.Provider != DatabaseSetup.Sqlite) return;
-        var connection = db.Database.GetDbConnection();
-        await connection.OpenAsync();
-        using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA journal_mode";
-        Assert.Equal("wal", (string?)await command.ExecuteScalarAsync());
+        const string category = "Microsoft.EntityFrameworkCore.Migrations";
+        static bool TookMigrationLock(IdentityServerFactory f) =>
+            f.Logs.Entries.Any(e => e.Category == category && e.Message.Contains("lock", StringComparison.OrdinalIgnoreCase));
+        using var first = new IdentityServerFactory();
+        first.Settings["Logging:LogLevel:" + category] = "Debug";
+        _ = first.Services;
+        Assert.True(TookMigrationLock(first));
+
+        using var second = new IdentityServerFactory { Database = first.Database, OwnsDatabase = false };
+        second.Settings["Logging:LogLevel:" + category] = "Debug";
+        _ = second.Services;
+        Assert.False(TookMigrationLock(second));
     }
 
     [Fact]
