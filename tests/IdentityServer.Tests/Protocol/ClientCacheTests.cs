@@ -24,7 +24,7 @@ public sealed class ClientCacheTests : IDisposable
         return f;
     }
 
-    /// <summary>Two nodes on one database, both started (so that starting one does not eat into the other's 5 seconds).</summary>
+    /// <summary>Two nodes on one database, both started (so that starting one does not eat into the other's bound).</summary>
     private (IdentityServerFactory A, IdentityServerFactory B) TwoNodes(int clientSeconds = 5)
     {
         var a = Node(clientSeconds: clientSeconds);
