@@ -58,11 +58,7 @@ public sealed class ClientApplicationManager(
     public override async ValueTask<OpenIddictEntityFrameworkCoreApplication?> FindByClientIdAsync(string identifier, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(identifier);
-        if (!clientCache.IsEnabled)
-        {
-            var application = await base.FindByClientIdAsync(identifier, cancellationToken);
-            return application is null || IsEnabled(application.Properties) ? application : Disabled(identifier);
-        }
+        // With the cache off (0 seconds) nothing is kept, so every lookup reads the database, the same way.
         var entry = clientCache.Find(identifier) ?? await ReadAsync(identifier, cancellationToken);
         return entry is null ? null : entry.Enabled ? entry.Application : Disabled(identifier);
     }
